@@ -1,0 +1,38 @@
+# FleetDeck: `make demo` and `make test` are the two commands; everything else serves them.
+PYTHON ?= python3
+VENV := .venv
+TRITON_VENV := .venv-triton
+PY := $(VENV)/bin/python
+STUB_DIR := $(TRITON_VENV)/lib/python3.11/site-packages/pytriton/tritonserver
+
+.PHONY: install demo test lint check clean
+
+install: $(VENV)/.installed $(TRITON_VENV)/.installed
+
+$(VENV)/.installed: config/requirements/app.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -r config/requirements/app.txt
+	touch $@
+
+# Triton's python backend runs the first python3 on PATH and needs numpy<2: its own venv.
+$(TRITON_VENV)/.installed: config/requirements/triton.txt
+	$(PYTHON) -m venv $(TRITON_VENV)
+	$(TRITON_VENV)/bin/pip install --quiet --upgrade pip
+	$(TRITON_VENV)/bin/pip install --quiet -r config/requirements/triton.txt
+	cp $(STUB_DIR)/python_backend_stubs/3.11/triton_python_backend_stub $(STUB_DIR)/backends/python/
+	touch $@
+
+demo: install
+	$(PY) manage.py demo
+
+test: install
+	$(PY) -m fleet.embedded_redis $(PY) -m pytest
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy .
+
+clean:
+	rm -rf $(VENV) $(TRITON_VENV) var

@@ -1,0 +1,131 @@
+"""The REST read API (and server registration). Views are short; rules live in fleet."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.db import transaction
+from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from fleet import storage, tasks
+from fleet.metrics import METRICS
+from fleet.models import ModelVersion, Server, validate_http_url
+
+from .permissions import ReadOrAdmin
+
+
+def _url_field(required: bool) -> serializers.CharField:
+    return serializers.CharField(
+        max_length=500, required=required, validators=[validate_http_url], allow_blank=not required
+    )
+
+
+class ServerSerializer(serializers.ModelSerializer):
+    url = _url_field(required=True)
+    metrics_url = _url_field(required=False)
+
+    class Meta:
+        model = Server
+        fields = ["id", "name", "url", "metrics_url", "labels", "status", "last_scrape_at", "last_error"]
+        read_only_fields = ["status", "last_scrape_at", "last_error"]
+
+
+class ServerList(generics.ListCreateAPIView):
+    """List the fleet; admins register a server (it is scraped at once, then every tick)."""
+
+    queryset = Server.objects.all()
+    serializer_class = ServerSerializer
+    permission_classes = [ReadOrAdmin]
+
+    def perform_create(self, serializer: serializers.BaseSerializer) -> None:
+        server = serializer.save()
+        transaction.on_commit(lambda: tasks.scrape.delay(server.id))
+
+
+class ModelVersionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ModelVersion
+        fields = ["name", "version", "state", "reason"]
+
+
+class ServerModels(generics.ListAPIView):
+    """Every model in the server's repository, per version, with Triton's state and reason."""
+
+    serializer_class = ModelVersionSerializer
+    pagination_class = None
+
+    def get_queryset(self) -> Any:
+        server = get_object_or_404(Server, pk=self.kwargs["pk"])
+        return ModelVersion.objects.filter(server=server)
+
+
+_METRIC_DOC = "; ".join(
+    f"`{name}` ({info.unit}, {info.level}): {info.description}" for name, info in METRICS.items()
+)
+
+
+class SeriesParams(serializers.Serializer):
+    metric = serializers.ChoiceField(choices=sorted(METRICS), help_text=_METRIC_DOC)
+    model = serializers.CharField(required=False, default="", allow_blank=True)
+    version = serializers.CharField(required=False)
+    label = serializers.CharField(required=False)
+    since = serializers.IntegerField(required=False, default=3600, min_value=1, max_value=90 * 86400)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        level = METRICS[attrs["metric"]].level
+        if level == "model" and not attrs["model"]:
+            raise serializers.ValidationError({"model": f"{attrs['metric']} is per model: name one."})
+        if level == "server" and attrs["model"]:
+            raise serializers.ValidationError({"model": f"{attrs['metric']} is per server: omit model."})
+        return attrs
+
+
+class SeriesSerializer(serializers.Serializer):
+    metric = serializers.CharField()
+    unit = serializers.CharField()
+    points = serializers.ListField(
+        child=serializers.ListField(
+            child=serializers.FloatField(allow_null=True), min_length=2, max_length=2
+        ),
+        help_text="[[unix_seconds, value], ...]; a null value marks a gap (server down, model unloaded).",
+    )
+
+
+class ServerSeries(APIView):
+    @extend_schema(
+        parameters=[
+            SeriesParams,
+            OpenApiParameter("since", OpenApiTypes.INT, description="Window in seconds back from now."),
+        ],
+        responses=SeriesSerializer,
+        description="A metric of a server or of a model on it. " + _METRIC_DOC,
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        server = get_object_or_404(Server, pk=pk)
+        params = SeriesParams(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        data = params.validated_data
+        points = storage.query(
+            storage.SeriesQuery(
+                server=server,
+                metric=data["metric"],
+                since=timedelta(seconds=data["since"]),
+                model=data["model"],
+                version=data.get("version"),
+                label=data.get("label"),
+            )
+        )
+        return Response(
+            {
+                "metric": data["metric"],
+                "unit": METRICS[data["metric"]].unit,
+                "points": [list(p) for p in points],
+            }
+        )

@@ -1,0 +1,29 @@
+from django.contrib import admin
+
+from .models import ModelConfig, ModelEvent, ModelVersion, Server
+
+
+@admin.register(Server)
+class ServerAdmin(admin.ModelAdmin[Server]):
+    list_display = ["name", "url", "status", "last_scrape_at", "last_error"]
+    list_filter = ["status"]
+    search_fields = ["name", "url"]
+    readonly_fields = ["status", "last_scrape_at", "last_error", "inventory_at"]
+
+
+@admin.register(ModelVersion)
+class ModelVersionAdmin(admin.ModelAdmin[ModelVersion]):
+    list_display = ["server", "name", "version", "state", "reason", "memory_usage_bytes"]
+    list_filter = ["state", "server"]
+    search_fields = ["name"]
+
+
+@admin.register(ModelConfig)
+class ModelConfigAdmin(admin.ModelAdmin[ModelConfig]):
+    list_display = ["server", "name", "fetched_at"]
+
+
+@admin.register(ModelEvent)
+class ModelEventAdmin(admin.ModelAdmin[ModelEvent]):
+    list_display = ["at", "server", "name", "version", "old_state", "new_state", "reason"]
+    list_filter = ["server", "new_state"]

@@ -1,0 +1,207 @@
+"""The fleet: Triton servers, what they serve, and the time series scraped from them."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from django.core.exceptions import ValidationError
+from django.db import models
+
+
+def validate_http_url(value: str) -> None:
+    """Accept http(s) URLs with a host; hostnames without a dot (compose services) are fine."""
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError as exc:
+        raise ValidationError(f"not a valid URL: {exc}") from exc
+    if parts.scheme not in {"http", "https"}:
+        raise ValidationError("must start with http:// or https://")
+    if not parts.hostname:
+        raise ValidationError("must name a host")
+
+
+def default_metrics_url(url: str) -> str:
+    """Triton's metrics live on the same host, port 8002, path /metrics."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:  # IPv6 literal
+        host = f"[{host}]"
+    return urlunsplit((parts.scheme, f"{host}:8002", "/metrics", "", ""))
+
+
+class Server(models.Model):
+    class Status(models.TextChoices):
+        UNKNOWN = "unknown"
+        UP = "up"
+        DOWN = "down"
+
+    name = models.CharField(max_length=100, unique=True)
+    url = models.CharField(max_length=500, validators=[validate_http_url])
+    metrics_url = models.CharField(max_length=500, validators=[validate_http_url], blank=True)
+    # For servers started with --http-restricted-api=...:<header>=<value>.
+    auth_header_name = models.CharField(max_length=100, blank=True)
+    auth_header_value = models.CharField(max_length=500, blank=True)
+    labels = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.UNKNOWN)
+    last_scrape_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    inventory_at = models.DateTimeField(null=True, blank=True)
+    # The previous scrape's raw counters, the baseline for the next rates. None after a
+    # failed scrape, so that no rate ever spans a gap.
+    last_counters = models.JSONField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.url = self.url.rstrip("/")
+        if not self.metrics_url:
+            self.metrics_url = default_metrics_url(self.url)
+        super().save(*args, **kwargs)
+
+    @property
+    def headers(self) -> dict[str, str]:
+        if self.auth_header_name:
+            return {self.auth_header_name: self.auth_header_value}
+        return {}
+
+
+class ModelVersion(models.Model):
+    """One row of the repository index: a model, or one version of it.
+
+    Models that are in the repository but not loaded have no version (empty string).
+    """
+
+    class State(models.TextChoices):
+        READY = "READY"
+        LOADING = "LOADING"
+        UNLOADING = "UNLOADING"
+        UNAVAILABLE = "UNAVAILABLE"
+
+    server = models.ForeignKey(Server, on_delete=models.CASCADE, related_name="models")
+    name = models.CharField(max_length=200)
+    version = models.CharField(max_length=50, blank=True)
+    state = models.CharField(max_length=20, blank=True)
+    reason = models.TextField(blank=True)
+    memory_usage_bytes = models.BigIntegerField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["server", "name", "version"]
+        constraints = [
+            models.UniqueConstraint(fields=["server", "name", "version"], name="uniq_model_version")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.server}/{self.name}/{self.version or '-'}"
+
+
+class ModelConfig(models.Model):
+    """The config Triton reports for a model (GET /v2/models/{name}/config), kept whole."""
+
+    server = models.ForeignKey(Server, on_delete=models.CASCADE, related_name="configs")
+    name = models.CharField(max_length=200)
+    config = models.JSONField(default=dict)
+    fetched_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["server", "name"], name="uniq_model_config")]
+
+    def __str__(self) -> str:
+        return f"{self.server}/{self.name}"
+
+    @property
+    def backend(self) -> str:
+        return str(self.config.get("backend") or self.config.get("platform") or "")
+
+    @property
+    def max_batch_size(self) -> int:
+        return int(self.config.get("max_batch_size") or 0)
+
+    @property
+    def dynamic_batching(self) -> dict[str, Any] | None:
+        value = self.config.get("dynamic_batching")
+        return value if isinstance(value, dict) else None
+
+    @property
+    def instance_groups(self) -> list[dict[str, Any]]:
+        return list(self.config.get("instance_group") or [])
+
+    @property
+    def version_policy(self) -> dict[str, Any]:
+        return dict(self.config.get("version_policy") or {})
+
+
+class ModelEvent(models.Model):
+    """A change of state seen in the repository index (load, unload, failure)."""
+
+    server = models.ForeignKey(Server, on_delete=models.CASCADE, related_name="events")
+    name = models.CharField(max_length=200)
+    version = models.CharField(max_length=50, blank=True)
+    at = models.DateTimeField(db_index=True)
+    old_state = models.CharField(max_length=20, blank=True)
+    new_state = models.CharField(max_length=20, blank=True)
+    reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-at"]
+
+
+class Series(models.Model):
+    """One time series: a derived metric of a server, or of a model version on it.
+
+    Server-level series have an empty model; `label` carries the one extra dimension a
+    metric has (a GPU's uuid, a failure reason), empty otherwise.
+    """
+
+    server = models.ForeignKey(Server, on_delete=models.CASCADE, related_name="series")
+    model = models.CharField(max_length=200, blank=True)
+    version = models.CharField(max_length=50, blank=True)
+    metric = models.CharField(max_length=60)
+    label = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["server", "model", "version", "metric", "label"], name="uniq_series"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.server_id}/{self.model}/{self.version}/{self.metric}/{self.label}"
+
+
+class Point(models.Model):
+    """A raw point, kept for FLEET_RAW_RETENTION."""
+
+    series = models.ForeignKey(Series, on_delete=models.CASCADE, related_name="points")
+    at = models.DateTimeField()
+    value = models.FloatField()
+
+    class Meta:
+        indexes = [models.Index(fields=["series", "at"], name="point_series_at")]
+
+
+class Rollup(models.Model):
+    """Points of one series aggregated over `step` seconds (60 or 3600), bucket start `at`."""
+
+    series = models.ForeignKey(Series, on_delete=models.CASCADE, related_name="rollups")
+    step = models.PositiveIntegerField()
+    at = models.DateTimeField()
+    count = models.PositiveIntegerField()
+    total = models.FloatField()
+    minimum = models.FloatField()
+    maximum = models.FloatField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["series", "step", "at"], name="uniq_rollup")]
+
+    @property
+    def mean(self) -> float:
+        return self.total / self.count

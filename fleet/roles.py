@@ -1,0 +1,28 @@
+"""Roles: viewer (read), operator (control models), admin (servers, users, tokens).
+
+Roles are Django groups of those names; a superuser is an admin. Each role includes the
+ones below it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+VIEWER = "viewer"
+OPERATOR = "operator"
+ADMIN = "admin"
+ROLES = (VIEWER, OPERATOR, ADMIN)
+
+
+def _groups(user: Any) -> set[str]:
+    if not getattr(user, "is_authenticated", False):
+        return set()
+    return set(user.groups.values_list("name", flat=True))
+
+
+def is_admin(user: Any) -> bool:
+    return bool(getattr(user, "is_superuser", False)) or ADMIN in _groups(user)
+
+
+def is_operator(user: Any) -> bool:
+    return is_admin(user) or OPERATOR in _groups(user)

@@ -1,0 +1,179 @@
+"""Fleet rules: scraping a server, refreshing its inventory, registering servers."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from . import storage, triton
+from .broadcast import FLEET_GROUP, broadcast, server_group
+from .metrics import Derived, MetricsParseError, Snapshot, derive, parse
+from .models import ModelConfig, ModelEvent, ModelVersion, Server
+
+log = logging.getLogger(__name__)
+
+
+def scrape_server(server_id: int) -> None:
+    """Scrape one server's metrics (and, when due, its inventory), store, broadcast.
+
+    Safe to run twice or out of order: a snapshot older than the stored baseline is dropped.
+    A server that does not answer, or answers garbage, is marked down with the error; its
+    earlier data stays, and no point is written, so charts show a gap.
+    """
+    server = Server.objects.filter(id=server_id).first()
+    if server is None:
+        return
+    try:
+        exposition = triton.fetch_metrics(server)
+        snapshot = parse(exposition.text, exposition.at)
+    except (triton.TritonError, MetricsParseError) as exc:
+        mark_down(server, str(exc))
+        return
+
+    if inventory_due(server):
+        refresh_inventory(server)
+
+    at = datetime.fromtimestamp(snapshot.at, tz=UTC)
+    with transaction.atomic():
+        locked = Server.objects.select_for_update().get(id=server.id)
+        previous = Snapshot.from_json(locked.last_counters)
+        if previous is not None and previous.at >= snapshot.at:
+            return  # a newer scrape already stored its window
+        values = derive(previous, snapshot)
+        storage.store(locked, at, values)
+        Server.objects.filter(id=server.id).update(
+            status=Server.Status.UP,
+            last_scrape_at=at,
+            last_error="",
+            last_counters=snapshot.to_json(),
+        )
+    publish_frame(server.id, Server.Status.UP, at, values)
+
+
+def mark_down(server: Server, error: str) -> None:
+    """Record a failed scrape. Dropping the counter baseline keeps rates from spanning the gap."""
+    log.info("scrape of %s failed: %s", server.name, error)
+    Server.objects.filter(id=server.id).update(
+        status=Server.Status.DOWN, last_error=error[:2000], last_counters=None
+    )
+    publish_frame(server.id, Server.Status.DOWN, timezone.now(), [], error=error)
+
+
+def publish_frame(server_id: int, status: str, at: datetime, values: list[Derived], error: str = "") -> None:
+    """One batched frame per server per tick, to the server's page and the overview."""
+    broadcast(
+        [server_group(server_id), FLEET_GROUP],
+        "fleet.frame",
+        {
+            "server_id": server_id,
+            "status": status,
+            "at": at.timestamp(),
+            "error": error,
+            "values": [
+                {
+                    "model": v.model,
+                    "version": v.version,
+                    "metric": v.metric,
+                    "label": v.label,
+                    "value": v.value,
+                }
+                for v in values
+            ],
+        },
+    )
+
+
+def inventory_due(server: Server, now: datetime | None = None) -> bool:
+    now = now or timezone.now()
+    interval = timedelta(seconds=settings.FLEET_INVENTORY_INTERVAL)
+    return server.inventory_at is None or now - server.inventory_at >= interval
+
+
+def refresh_inventory(server: Server) -> None:
+    """Read the repository index, statistics and configs into the database.
+
+    Errors are recorded in last_error; the metrics scrape still counts the server as up,
+    since its metrics answered.
+    """
+    now = timezone.now()
+    try:
+        index = triton.repository_index(server)
+        stats = triton.model_statistics(server)
+    except triton.TritonError as exc:
+        Server.objects.filter(id=server.id).update(last_error=f"inventory: {exc}"[:2000])
+        return
+    changed = apply_index(server, index, now)
+    memory = apply_statistics(server, stats)
+    storage.store(
+        server,
+        now,
+        [Derived("memory_usage_bytes", float(b), name, version) for (name, version), b in memory.items()],
+    )
+    have_config = set(ModelConfig.objects.filter(server=server).values_list("name", flat=True))
+    ready = {row["name"] for row in index if row.get("state") == ModelVersion.State.READY}
+    for name in sorted(ready & (changed | (ready - have_config))):
+        try:
+            config = triton.model_config(server, name)
+        except triton.TritonError as exc:
+            log.info("config of %s on %s: %s", name, server.name, exc)
+            continue
+        ModelConfig.objects.update_or_create(server=server, name=name, defaults={"config": config})
+    Server.objects.filter(id=server.id).update(inventory_at=now)
+    server.inventory_at = now
+
+
+def apply_index(server: Server, index: list[dict[str, Any]], now: datetime) -> set[str]:
+    """Mirror the repository index; record state changes as events. Returns changed names."""
+    current = {(m.name, m.version): m for m in ModelVersion.objects.filter(server=server)}
+    seen: set[tuple[str, str]] = set()
+    changed: set[str] = set()
+    for row in index:
+        name = str(row.get("name", ""))
+        if not name:
+            continue
+        version = str(row.get("version", ""))
+        # A model in the repository that was never loaded comes with no state at all.
+        state = str(row.get("state") or ModelVersion.State.UNAVAILABLE)
+        reason = str(row.get("reason") or ("" if row.get("state") else "not loaded"))
+        seen.add((name, version))
+        existing = current.get((name, version))
+        if existing is None:
+            ModelVersion.objects.create(server=server, name=name, version=version, state=state, reason=reason)
+        elif (existing.state, existing.reason) != (state, reason):
+            ModelVersion.objects.filter(id=existing.id).update(state=state, reason=reason, updated_at=now)
+        else:
+            continue
+        changed.add(name)
+        ModelEvent.objects.create(
+            server=server,
+            name=name,
+            version=version,
+            at=now,
+            old_state=existing.state if existing else "",
+            new_state=state,
+            reason=reason,
+        )
+    gone = [m.id for key, m in current.items() if key not in seen]
+    ModelVersion.objects.filter(id__in=gone).delete()
+    return changed
+
+
+def apply_statistics(server: Server, stats: list[dict[str, Any]]) -> dict[tuple[str, str], int]:
+    """Store each version's memory_usage (summed over its entries); returns what was stored."""
+    memory: dict[tuple[str, str], int] = {}
+    for entry in stats:
+        usage = entry.get("memory_usage")
+        if not isinstance(usage, list):
+            continue
+        total = sum(int(item.get("byte_size", 0)) for item in usage if isinstance(item, dict))
+        memory[(str(entry.get("name", "")), str(entry.get("version", "")))] = total
+    for (name, version), total in memory.items():
+        ModelVersion.objects.filter(server=server, name=name, version=version).update(
+            memory_usage_bytes=total
+        )
+    return memory

@@ -1,0 +1,202 @@
+"""Time-series storage: raw points, 1-minute and 1-hour rollups, retention, queries.
+
+Raw points are kept for FLEET_RAW_RETENTION; rollups (count/sum/min/max per bucket) for
+longer windows, so a 7-day chart reads about 10k rows per series instead of millions.
+Rollups are recomputed from a watermark (the newest bucket already rolled up), so running
+the maintenance task twice, or late, gives the same rows.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from django.conf import settings
+from django.db.models import Count, Max, Min, Sum
+from django.db.models.functions import TruncHour, TruncMinute
+from django.utils import timezone
+
+from .metrics import METRICS, Derived
+from .models import Point, Rollup, Series, Server
+
+MINUTE = 60
+HOUR = 3600
+
+
+def series_ids(server: Server, keys: Iterable[tuple[str, str, str, str]]) -> dict[tuple, int]:
+    """Ids of the (model, version, metric, label) series of a server, creating missing ones."""
+    wanted = set(keys)
+    known = {
+        (s.model, s.version, s.metric, s.label): s.id
+        for s in Series.objects.filter(server=server).only("id", "model", "version", "metric", "label")
+    }
+    missing = wanted - known.keys()
+    if missing:
+        Series.objects.bulk_create(
+            [Series(server=server, model=m, version=v, metric=n, label=lb) for m, v, n, lb in missing],
+            ignore_conflicts=True,  # a concurrent scrape may create the same series
+        )
+        known = {
+            (s.model, s.version, s.metric, s.label): s.id
+            for s in Series.objects.filter(server=server).only("id", "model", "version", "metric", "label")
+        }
+    return known
+
+
+def store(server: Server, at: datetime, values: Sequence[Derived]) -> int:
+    """Write one scrape's derived values as raw points; returns how many."""
+    if not values:
+        return 0
+    ids = series_ids(server, ((d.model, d.version, d.metric, d.label) for d in values))
+    Point.objects.bulk_create(
+        [Point(series_id=ids[(d.model, d.version, d.metric, d.label)], at=at, value=d.value) for d in values]
+    )
+    return len(values)
+
+
+# --- Maintenance ------------------------------------------------------------------------
+
+
+def _floor(moment: datetime, step: int) -> datetime:
+    epoch = int(moment.timestamp())
+    return datetime.fromtimestamp(epoch - epoch % step, tz=UTC)
+
+
+def rollup(now: datetime | None = None) -> dict[int, int]:
+    """Roll raw points into 1-minute buckets and those into 1-hour buckets.
+
+    Only complete buckets are written; each run restarts at the newest bucket it wrote
+    last time, so late points of that bucket are folded in. Returns rows written per step.
+    """
+    now = now or timezone.now()
+    written = {}
+    for step, source, trunc in ((MINUTE, "points", TruncMinute), (HOUR, "rollups", TruncHour)):
+        end = _floor(now, step)
+        newest = Rollup.objects.filter(step=step).aggregate(at=Max("at"))["at"]
+        if source == "points":
+            start = newest or (now - settings.FLEET_RAW_RETENTION)
+            rows = (
+                Point.objects.filter(at__gte=start, at__lt=end)
+                .annotate(bucket=trunc("at"))
+                .values("series_id", "bucket")
+                .annotate(count=Count("id"), total=Sum("value"), minimum=Min("value"), maximum=Max("value"))
+            )
+        else:
+            start = newest or (now - settings.FLEET_MINUTE_RETENTION)
+            rows = (
+                Rollup.objects.filter(step=MINUTE, at__gte=start, at__lt=end)
+                .annotate(bucket=trunc("at"))
+                .values("series_id", "bucket")
+                .annotate(
+                    count=Sum("count"), total=Sum("total"), minimum=Min("minimum"), maximum=Max("maximum")
+                )
+            )
+        objs = [
+            Rollup(
+                series_id=row["series_id"],
+                step=step,
+                at=row["bucket"],
+                count=row["count"],
+                total=row["total"],
+                minimum=row["minimum"],
+                maximum=row["maximum"],
+            )
+            for row in rows
+        ]
+        Rollup.objects.bulk_create(
+            objs,
+            batch_size=1000,
+            update_conflicts=True,
+            unique_fields=["series", "step", "at"],
+            update_fields=["count", "total", "minimum", "maximum"],
+        )
+        written[step] = len(objs)
+    return written
+
+
+def prune(now: datetime | None = None) -> dict[str, int]:
+    """Delete raw points and rollups older than their retention."""
+    now = now or timezone.now()
+    deleted_points, _ = Point.objects.filter(at__lt=now - settings.FLEET_RAW_RETENTION).delete()
+    deleted_minutes, _ = Rollup.objects.filter(
+        step=MINUTE, at__lt=now - settings.FLEET_MINUTE_RETENTION
+    ).delete()
+    deleted_hours, _ = Rollup.objects.filter(step=HOUR, at__lt=now - settings.FLEET_HOUR_RETENTION).delete()
+    return {"points": deleted_points, "minute": deleted_minutes, "hour": deleted_hours}
+
+
+# --- Queries -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SeriesQuery:
+    server: Server
+    metric: str
+    since: timedelta
+    model: str = ""
+    version: str | None = None
+    label: str | None = None
+
+
+# Raw points up to this window; beyond it, rollups (a 6 h window at 1 s would be 21,600 points).
+RAW_WINDOW = timedelta(hours=1)
+
+
+def _resolution(since: timedelta) -> int:
+    """0 for raw points, else the rollup step that keeps a window to a few thousand points."""
+    if since <= RAW_WINDOW:
+        return 0
+    if since <= settings.FLEET_MINUTE_RETENTION:
+        return MINUTE
+    return HOUR
+
+
+def query(q: SeriesQuery, now: datetime | None = None) -> list[tuple[float, float | None]]:
+    """Points of one metric as [(unix_seconds, value)], series combined, gaps as None.
+
+    Several versions, labels (GPUs, failure reasons) combine at each timestamp by the
+    metric's aggregate (sum or mean). Where the timeline has a hole (a server down, a model
+    unloaded) a (t, None) marks it, so a chart draws a gap instead of a line across it.
+    """
+    now = now or timezone.now()
+    start = now - q.since
+    series = Series.objects.filter(server=q.server, model=q.model, metric=q.metric)
+    if q.version is not None:
+        series = series.filter(version=q.version)
+    if q.label is not None:
+        series = series.filter(label=q.label)
+    ids = list(series.values_list("id", flat=True))
+    if not ids:
+        return []
+    step = _resolution(q.since)
+    buckets: dict[float, list[float]] = defaultdict(list)
+    raw_from = start
+    if step:
+        rollups = Rollup.objects.filter(series_id__in=ids, step=step, at__gte=_floor(start, step))
+        last = None
+        for at, total, count in rollups.values_list("at", "total", "count"):
+            buckets[at.timestamp()].append(total / count)
+            last = at if last is None or at > last else last
+        # The newest buckets are not rolled up yet: read them raw.
+        raw_from = (last + timedelta(seconds=step)) if last else start
+    for at, value in Point.objects.filter(series_id__in=ids, at__gte=raw_from).values_list("at", "value"):
+        buckets[at.timestamp()].append(value)
+
+    aggregate = METRICS[q.metric].aggregate if q.metric in METRICS else "sum"
+    points: list[tuple[float, float | None]] = []
+    for t in sorted(buckets):
+        values = buckets[t]
+        points.append((t, sum(values) if aggregate == "sum" else sum(values) / len(values)))
+    return with_gaps(points, step or settings.FLEET_SCRAPE_INTERVAL)
+
+
+def with_gaps(points: list[tuple[float, float | None]], step: float) -> list[tuple[float, float | None]]:
+    """Insert (t, None) where two neighbours are more than 2.5 steps apart."""
+    out: list[tuple[float, float | None]] = []
+    for t, value in points:
+        if out and t - out[-1][0] > 2.5 * step:
+            out.append((out[-1][0] + step, None))
+        out.append((t, value))
+    return out

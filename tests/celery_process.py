@@ -1,0 +1,86 @@
+"""A real Celery worker with beat, as a child process, against this test's database."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+from django.db import connection
+
+T = TypeVar("T")
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def database_url() -> str:
+    """The URL of the test database this process is using (tests must commit: transaction=True)."""
+    db = connection.settings_dict
+    if db["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{db['NAME']}"
+    auth = db["USER"] or ""
+    if db["PASSWORD"]:
+        auth += f":{db['PASSWORD']}"
+    host = db["HOST"] or "127.0.0.1"
+    return f"postgres://{auth}@{host}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+class WorkerProcess:
+    def __init__(self, popen: subprocess.Popen[bytes], log: Path, interval: float) -> None:
+        self.popen = popen
+        self.log = log
+        self.interval = interval
+
+    def wait_for(self, probe: Callable[[], T | None], timeout: float = 30.0) -> T:
+        """Poll probe() until it returns something truthy; fail with the worker's log."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            value = probe()
+            if value:
+                return value
+            if self.popen.poll() is not None:
+                break
+            time.sleep(0.05)
+        raise AssertionError(f"timed out; worker log:\n{self.log.read_text()[-4000:]}")
+
+
+@pytest.fixture
+def celery_worker_process(transactional_db: None, tmp_path: Path) -> Iterator[WorkerProcess]:
+    interval = 1.0
+    log = tmp_path / "worker.log"
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url(),
+        "FLEET_SCRAPE_INTERVAL": str(interval),
+        "FLEET_INVENTORY_INTERVAL": "1",
+    }
+    with log.open("wb") as out:
+        popen = subprocess.Popen(
+            [
+                sys.executable, "-m", "celery", "-A", "config", "worker", "--beat",
+                "--loglevel=INFO", "--concurrency=2", "--without-heartbeat", "--without-gossip",
+                "--without-mingle", "--schedule", str(tmp_path / "beat-schedule"),
+            ],
+            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+    worker = WorkerProcess(popen, log, interval)
+    try:
+        worker.wait_for(lambda: "ready." in log.read_text(), timeout=60)
+        yield worker
+    finally:
+        _stop(popen)
+
+
+def _stop(popen: subprocess.Popen[Any]) -> None:
+    if popen.poll() is None:
+        os.killpg(popen.pid, signal.SIGTERM)
+        try:
+            popen.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(popen.pid, signal.SIGKILL)
+            popen.wait()

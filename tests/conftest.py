@@ -1,0 +1,68 @@
+"""Shared fixtures: named actors, API clients, and a registered real Triton server.
+
+Triton processes come from tests/triton_fixtures.py (loaded as a plugin in pyproject).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import Group, User
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from fleet.localfleet import TritonProcess
+from fleet.models import Server
+
+
+@pytest.fixture(autouse=True)
+def _fast_settings(settings: Any) -> None:
+    # Tests scrape by calling the service; inventory every scrape keeps them short.
+    settings.FLEET_INVENTORY_INTERVAL = 0
+
+
+def _actor(username: str, group: str | None = None, superuser: bool = False) -> User:
+    user = User.objects.create_user(username=username, password="pw-" + username)
+    if superuser:
+        user.is_superuser = user.is_staff = True
+        user.save()
+    if group:
+        user.groups.add(Group.objects.get_or_create(name=group)[0])
+    return user
+
+
+@pytest.fixture
+def viewer(db: None) -> User:
+    return _actor("vera", "viewer")
+
+
+@pytest.fixture
+def operator(db: None) -> User:
+    return _actor("otto", "operator")
+
+
+@pytest.fixture
+def admin(db: None) -> User:
+    return _actor("ada", "admin")
+
+
+def client_for(user: User | None) -> APIClient:
+    client = APIClient()
+    if user is not None:
+        token, _ = Token.objects.get_or_create(user=user)
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {token.key}")
+    return client
+
+
+@pytest.fixture
+def server_for() -> Iterator[Any]:
+    """Register a running TritonProcess as a Server row."""
+
+    def make(triton: TritonProcess, name: str | None = None) -> Server:
+        return Server.objects.create(
+            name=name or triton.name, url=triton.http_url, metrics_url=triton.metrics_url
+        )
+
+    yield make
