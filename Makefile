@@ -3,7 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 TRITON_VENV := .venv-triton
 PY := $(VENV)/bin/python
-STUB_DIR := $(TRITON_VENV)/lib/python3.11/site-packages/pytriton/tritonserver
+PYVER := $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+STUB_DIR := $(TRITON_VENV)/lib/python$(PYVER)/site-packages/pytriton/tritonserver
 
 .PHONY: install demo test lint check clean
 
@@ -20,7 +21,7 @@ $(TRITON_VENV)/.installed: config/requirements/triton.txt
 	$(PYTHON) -m venv $(TRITON_VENV)
 	$(TRITON_VENV)/bin/pip install --quiet --upgrade pip
 	$(TRITON_VENV)/bin/pip install --quiet -r config/requirements/triton.txt
-	cp $(STUB_DIR)/python_backend_stubs/3.11/triton_python_backend_stub $(STUB_DIR)/backends/python/
+	cp $(STUB_DIR)/python_backend_stubs/$(PYVER)/triton_python_backend_stub $(STUB_DIR)/backends/python/
 	touch $@
 
 demo: install

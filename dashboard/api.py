@@ -75,7 +75,8 @@ class SeriesParams(serializers.Serializer):
     metric = serializers.ChoiceField(choices=sorted(METRICS), help_text=_METRIC_DOC)
     model = serializers.CharField(required=False, default="", allow_blank=True)
     version = serializers.CharField(required=False)
-    label = serializers.CharField(required=False)
+    # The metaclass takes declared fields off the class, so this shadows nothing at run time.
+    label = serializers.CharField(required=False)  # type: ignore[assignment]
     since = serializers.IntegerField(required=False, default=3600, min_value=1, max_value=90 * 86400)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
@@ -75,6 +76,7 @@ def rollup(now: datetime | None = None) -> dict[int, int]:
     for step, source, trunc in ((MINUTE, "points", TruncMinute), (HOUR, "rollups", TruncHour)):
         end = _floor(now, step)
         newest = Rollup.objects.filter(step=step).aggregate(at=Max("at"))["at"]
+        rows: Any  # a values() queryset of bucket aggregates
         if source == "points":
             start = newest or (now - settings.FLEET_RAW_RETENTION)
             rows = (

@@ -104,8 +104,8 @@ def _make_input(model: str, *, poison: bool = False, bad_shape: bool = False) ->
         shape = (*shape, 2, 2)
     data = np.random.default_rng().random(shape, dtype=np.float32)
     if poison:
-        # The fast model answers NaN with an error response: a server-side
-        # failure counted as nv_inference_request_failure{reason="BACKEND"}.
+        # `versioned` raises on NaN: a server-side failure, counted as
+        # nv_inference_request_failure{reason="BACKEND"}.
         data[...] = np.nan
     tensor = httpclient.InferInput(name, list(shape), "FP32")
     tensor.set_data_from_numpy(data)
@@ -200,7 +200,7 @@ def run(
     *,
     max_requests: int | None = None,
     max_in_flight: int = 32,
-    failure_ratio: float = 0.02,
+    failure_ratio: float = 0.05,
     burst_every: tuple[float, float] = (8.0, 20.0),
     stop: threading.Event | None = None,
     seed: int | None = None,
@@ -212,8 +212,8 @@ def run(
     expected count), or when `stop` is set, then waits for outstanding requests
     (each has a 10 s network timeout). At most `max_in_flight` requests are
     outstanding; arrivals beyond that are dropped, so a dead server cannot pile
-    up work. `failure_ratio` of the `fast` requests fail on purpose (mostly
-    inside the model, some with a bad shape). Call from any thread; signal
+    up work. `failure_ratio` of the `versioned` requests fail on purpose inside
+    the model, and a quarter as many `fast` requests have a bad shape. Call from any thread; signal
     handling is up to the caller (see the `traffic` management command).
     """
     if not urls:
@@ -262,9 +262,10 @@ def run(
         nonlocal in_flight
         if sum(stats.sent.values()) >= max_requests:
             return False
-        poison = bad_shape = False
-        if model == "fast" and rng.random() < failure_ratio:
-            poison, bad_shape = (True, False) if rng.random() < 0.75 else (False, True)
+        # Deliberate failures: NaN to `versioned` (fails in the model, counted by
+        # Triton); a bad shape to `fast` (HTTP 400, never reaches the model).
+        poison = model == "versioned" and rng.random() < failure_ratio
+        bad_shape = model == "fast" and rng.random() < failure_ratio / 4
         with lock:
             if in_flight >= max_in_flight:
                 stats.dropped += 1

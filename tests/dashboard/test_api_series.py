@@ -36,7 +36,7 @@ def test_it_lists_models_with_state_including_ones_not_loaded(viewer, scraped) -
 
 def test_it_returns_a_models_series_with_its_unit(viewer, scraped) -> None:
     response = client_for(viewer).get(
-        f"/api/servers/{scraped.id}/series/", {"model": "fast", "metric": "inferences_per_s", "since": 600}
+        f"/api/servers/{scraped.id}/series/", {"model": "fast", "metric": "inferences_per_s", "since": "600"}
     )
     assert response.status_code == 200
     body = response.json()
@@ -50,7 +50,7 @@ def test_it_returns_a_models_series_with_its_unit(viewer, scraped) -> None:
 def test_it_returns_server_level_memory_without_a_model(viewer, scraped) -> None:
     body = (
         client_for(viewer)
-        .get(f"/api/servers/{scraped.id}/series/", {"metric": "cpu_memory_total_bytes", "since": 600})
+        .get(f"/api/servers/{scraped.id}/series/", {"metric": "cpu_memory_total_bytes", "since": "600"})
         .json()
     )
     assert body["unit"] == "bytes"
@@ -67,7 +67,7 @@ def test_it_returns_server_level_memory_without_a_model(viewer, scraped) -> None
         ({"model": "fast", "metric": "cpu_utilization"}, "model"),
     ],
 )
-def test_it_rejects_bad_queries_naming_the_field(viewer, scraped, params, field) -> None:
+def test_it_rejects_bad_queries_naming_the_field(viewer, scraped, params: dict[str, str], field) -> None:
     response = client_for(viewer).get(f"/api/servers/{scraped.id}/series/", params)
     assert response.status_code == 400
     assert field in response.json()

@@ -29,7 +29,7 @@ class Command(BaseCommand):
         )
         parser.add_argument("--max-requests", type=int, default=None, help="stop after this many")
         parser.add_argument(
-            "--failure-ratio", type=float, default=0.02, help="share of failing fast requests"
+            "--failure-ratio", type=float, default=0.05, help="share of versioned requests that fail"
         )
         parser.add_argument("--seed", type=int, default=None)
         parser.add_argument(

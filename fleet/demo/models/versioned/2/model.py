@@ -1,4 +1,11 @@
-"""versioned v2: OUTPUT0 = [2], so a caller can tell which version served it."""
+"""versioned v2: OUTPUT0 = [2], so a caller can tell which version served it.
+
+NaN input fails the request on purpose, for demo traffic. It raises rather than
+returning an error response because Triton counts a python-backend error
+*response* as a success; only an exception from execute() shows up as
+nv_inference_request_failure{reason="BACKEND"}. An exception fails every request
+in the call, which is exactly one here: no batching, one instance.
+"""
 
 import numpy as np
 import triton_python_backend_utils as pb_utils
@@ -8,7 +15,11 @@ VERSION = 2
 
 class TritonPythonModel:
     def execute(self, requests):
-        out = np.array([VERSION], dtype=np.int32)
-        return [
-            pb_utils.InferenceResponse(output_tensors=[pb_utils.Tensor("OUTPUT0", out)]) for _ in requests
-        ]
+        responses = []
+        for request in requests:
+            x = pb_utils.get_input_tensor_by_name(request, "INPUT0").as_numpy()
+            if np.isnan(x).any():
+                raise pb_utils.TritonModelException(f"versioned v{VERSION}: NaN in INPUT0")
+            out = pb_utils.Tensor("OUTPUT0", np.array([VERSION], dtype=np.int32))
+            responses.append(pb_utils.InferenceResponse(output_tensors=[out]))
+        return responses
