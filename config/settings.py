@@ -135,6 +135,9 @@ FLEET_RAW_RETENTION = timedelta(hours=env_float("FLEET_RAW_RETENTION_HOURS", 6))
 FLEET_MINUTE_RETENTION = timedelta(days=env_float("FLEET_MINUTE_RETENTION_DAYS", 7))
 FLEET_HOUR_RETENTION = timedelta(days=env_float("FLEET_HOUR_RETENTION_DAYS", 90))
 
+# Disables every control action (load, unload, promote, rollback): 403 before anything else.
+FLEET_READ_ONLY = env_bool("FLEET_READ_ONLY", False)
+
 # --- Celery ---------------------------------------------------------------------------
 CELERY_BROKER_URL = REDIS_URL
 # A separate queue name lets a test run share a Redis with a running demo.

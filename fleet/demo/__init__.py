@@ -1,0 +1,1 @@
+"""Demo assets: the Triton model repository (models/) and the traffic generator."""
