@@ -11,6 +11,7 @@ from pathlib import Path
 
 import dj_database_url
 import django_stubs_ext
+from kombu import Queue
 
 # Lets ModelAdmin[Server] and friends be subscripted at run time, as the type stubs expect.
 django_stubs_ext.monkeypatch()
@@ -39,6 +40,20 @@ SECRET_KEY = os.environ.get("SECRET_KEY", "insecure-dev-key-set-SECRET_KEY-in-pr
 DEBUG = env_bool("DEBUG", False)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
+
+# Behind TLS (directly or through a proxy that sets X-Forwarded-Proto): secure cookies,
+# HSTS and a redirect to https. `manage.py check --deploy` is clean with this on.
+FLEET_HTTPS = env_bool("FLEET_HTTPS", False)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if FLEET_HTTPS else None
+SECURE_SSL_REDIRECT = FLEET_HTTPS
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]  # probes and Prometheus speak plain http
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = FLEET_HTTPS
+SECURE_HSTS_SECONDS = int(env_float("SECURE_HSTS_SECONDS", 31536000 if FLEET_HTTPS else 0))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", FLEET_HTTPS)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", FLEET_HTTPS)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SESSION_COOKIE_HTTPONLY = True
+X_FRAME_OPTIONS = "DENY"
 
 INSTALLED_APPS = [
     "daphne",
@@ -142,6 +157,13 @@ FLEET_READ_ONLY = env_bool("FLEET_READ_ONLY", False)
 CELERY_BROKER_URL = REDIS_URL
 # A separate queue name lets a test run share a Redis with a running demo.
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("FLEET_CELERY_QUEUE", "celery")
+# Scrapes have their own queue, so a fleet of hundreds of servers can get workers of its own
+# (`celery -A config worker -Q scrape`) while a plain worker consumes both queues.
+FLEET_SCRAPE_QUEUE = os.environ.get("FLEET_SCRAPE_QUEUE", CELERY_TASK_DEFAULT_QUEUE + "-scrape")
+CELERY_TASK_QUEUES = [
+    Queue(name, routing_key=name) for name in (CELERY_TASK_DEFAULT_QUEUE, FLEET_SCRAPE_QUEUE)
+]
+CELERY_TASK_ROUTES = {"fleet.tasks.scrape": {"queue": FLEET_SCRAPE_QUEUE}}
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -175,11 +197,25 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
 }
 
+# LOG_FORMAT=json for one JSON object per line (log shippers); plain text otherwise.
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "plain")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(process)d %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json" if LOG_FORMAT == "json" else "plain",
+        }
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }
 

@@ -5,6 +5,7 @@ from . import api, views
 
 urlpatterns = [
     path("", views.index, name="index"),
+    path("healthz", views.healthz, name="healthz"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/servers/", api.ServerList.as_view(), name="api-servers"),
     path("api/servers/<int:pk>/models/", api.ServerModels.as_view(), name="api-server-models"),

@@ -1,0 +1,57 @@
+"""docker-compose.yml parses and names every service of a real deployment."""
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+SERVICES = {"triton", "postgres", "redis", "prometheus", "migrate", "web", "worker", "beat"}
+
+
+@pytest.fixture
+def compose() -> dict:
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+
+
+def test_it_names_every_service(compose: dict) -> None:
+    assert set(compose["services"]) == SERVICES
+
+
+def test_it_runs_one_fleetdeck_image_for_web_worker_and_beat(compose: dict) -> None:
+    images = {compose["services"][name]["image"] for name in ("web", "worker", "beat", "migrate")}
+    assert images == {"fleetdeck:latest"}
+    assert (ROOT / compose["services"]["web"]["build"]["dockerfile"]).is_file()
+    for name in ("web", "worker"):
+        assert "healthcheck" in compose["services"][name]
+
+
+def test_it_pins_triton_with_a_gpu_and_explicit_model_control(compose: dict) -> None:
+    triton = compose["services"]["triton"]
+    image, _, tag = triton["image"].rpartition(":")
+    assert image == "nvcr.io/nvidia/tritonserver" and tag not in {"", "latest"}
+    assert "--model-control-mode=explicit" in triton["command"]
+    devices = triton["deploy"]["resources"]["reservations"]["devices"]
+    assert devices[0]["capabilities"] == ["gpu"]
+    assert any(volume.endswith(":/models:ro") for volume in triton["volumes"])
+
+
+def test_it_validates_with_the_compose_client_where_there_is_one(tmp_path: Path) -> None:
+    for command in (["docker", "compose"], ["docker-compose"]):
+        if shutil.which(command[0]) is None:
+            continue
+        probe = subprocess.run([*command, "version"], capture_output=True, text=True)
+        if probe.returncode != 0:
+            continue
+        # As a user would run it: next to a .env made from .env.example.
+        shutil.copy(ROOT / "docker-compose.yml", tmp_path)
+        shutil.copy(ROOT / ".env.example", tmp_path / ".env")
+        shutil.copytree(ROOT / "config", tmp_path / "config")
+        result = subprocess.run(
+            [*command, "config", "--quiet"], cwd=tmp_path, capture_output=True, text=True, timeout=60
+        )
+        assert result.returncode == 0, result.stderr
+        return
+    pytest.skip("no docker compose client on this machine")
