@@ -118,7 +118,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
 ]
-LOGIN_URL = "/admin/login/"
+LOGIN_URL = "/login/"
+LOGIN_REDIRECT_URL = "/"
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -145,6 +146,10 @@ FLEET_INVENTORY_INTERVAL = env_float("FLEET_INVENTORY_INTERVAL", 30.0)
 FLEET_HTTP_CONNECT_TIMEOUT = env_float("FLEET_HTTP_CONNECT_TIMEOUT", 1.0)
 FLEET_HTTP_READ_TIMEOUT = env_float("FLEET_HTTP_READ_TIMEOUT", 3.0)
 FLEET_METRICS_MAX_BYTES = int(env_float("FLEET_METRICS_MAX_BYTES", 16 * 1024 * 1024))
+# Read series from an existing Prometheus that scrapes the servers, instead of storing our own.
+PROMETHEUS_URL = os.environ.get("PROMETHEUS_URL", "").rstrip("/")
+# The range of rate() in PromQL, in seconds: at least 4 of Prometheus' scrape intervals.
+PROMETHEUS_RATE_WINDOW = env_float("PROMETHEUS_RATE_WINDOW", 60.0)
 # Retention: raw points, 1-minute and 1-hour rollups.
 FLEET_RAW_RETENTION = timedelta(hours=env_float("FLEET_RAW_RETENTION_HOURS", 6))
 FLEET_MINUTE_RETENTION = timedelta(days=env_float("FLEET_MINUTE_RETENTION_DAYS", 7))
@@ -152,6 +157,20 @@ FLEET_HOUR_RETENTION = timedelta(days=env_float("FLEET_HOUR_RETENTION_DAYS", 90)
 
 # Disables every control action (load, unload, promote, rollback): 403 before anything else.
 FLEET_READ_ONLY = env_bool("FLEET_READ_ONLY", False)
+
+# --- Control actions (load, unload, promote, rollback) --------------------------------
+# Triton's load call blocks until the model is loaded: minutes for big models.
+FLEET_LOAD_TIMEOUT = env_float("FLEET_LOAD_TIMEOUT", 600.0)
+# After Triton answers, how long to wait for the index to show the expected versions.
+FLEET_VERIFY_TIMEOUT = env_float("FLEET_VERIFY_TIMEOUT", 120.0)
+# A running action renews its heartbeat every third of this; one silent for longer
+# belongs to a lost worker, and reconciliation ends it from what Triton shows.
+FLEET_ACTION_LEASE = env_float("FLEET_ACTION_LEASE", 30.0)
+# A queued action no worker picked up within this is failed, freeing the model.
+FLEET_ACTION_QUEUE_TIMEOUT = env_float("FLEET_ACTION_QUEUE_TIMEOUT", 900.0)
+FLEET_RECONCILE_INTERVAL = env_float("FLEET_RECONCILE_INTERVAL", 15.0)
+# Unloading a model that served traffic this recently needs {"confirm": true}.
+FLEET_UNLOAD_CONFIRM_WINDOW = env_float("FLEET_UNLOAD_CONFIRM_WINDOW", 300.0)
 
 # --- Celery ---------------------------------------------------------------------------
 CELERY_BROKER_URL = REDIS_URL
@@ -173,6 +192,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "fleet.tasks.dispatch_scrapes",
         "schedule": FLEET_SCRAPE_INTERVAL,
         "options": {"expires": FLEET_SCRAPE_INTERVAL * 0.9},
+    },
+    "reconcile-actions": {
+        "task": "fleet.tasks.reconcile_actions",
+        "schedule": FLEET_RECONCILE_INTERVAL,
+        "options": {"expires": FLEET_RECONCILE_INTERVAL * 0.9},
     },
     "maintain-storage": {
         "task": "fleet.tasks.maintain_storage",

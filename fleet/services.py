@@ -10,12 +10,15 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from . import storage, triton
+from . import prometheus, storage, triton
 from .broadcast import FLEET_GROUP, broadcast, server_group
 from .metrics import Derived, MetricsParseError, Snapshot, derive, parse
 from .models import ModelConfig, ModelEvent, ModelVersion, Server
 
 log = logging.getLogger(__name__)
+
+# What a live frame carries in Prometheus mode (one instant query each).
+LIVE_METRICS = sorted(prometheus.SUPPORTED)
 
 
 def scrape_server(server_id: int) -> None:
@@ -27,6 +30,9 @@ def scrape_server(server_id: int) -> None:
     """
     server = Server.objects.filter(id=server_id).first()
     if server is None:
+        return
+    if settings.PROMETHEUS_URL:
+        scrape_via_prometheus(server)
         return
     try:
         exposition = triton.fetch_metrics(server)
@@ -55,13 +61,32 @@ def scrape_server(server_id: int) -> None:
     publish_frame(server.id, Server.Status.UP, at, values)
 
 
-def mark_down(server: Server, error: str) -> None:
+def scrape_via_prometheus(server: Server) -> None:
+    """Prometheus mode: Prometheus scrapes and stores; FleetDeck reads the latest values
+    for the live frame, and still reads the inventory from the server itself."""
+    try:
+        up, error = prometheus.target_up(server)
+        if up:
+            values = [Derived(**row) for row in prometheus.latest(server, LIVE_METRICS)]
+    except prometheus.PrometheusError as exc:
+        # Prometheus is down, not necessarily the server: unknown, not down.
+        mark_down(server, f"prometheus: {exc}", status=Server.Status.UNKNOWN)
+        return
+    if not up:
+        mark_down(server, error)
+        return
+    if inventory_due(server):
+        refresh_inventory(server)
+    now = timezone.now()
+    Server.objects.filter(id=server.id).update(status=Server.Status.UP, last_scrape_at=now, last_error="")
+    publish_frame(server.id, Server.Status.UP, now, values)
+
+
+def mark_down(server: Server, error: str, status: str = Server.Status.DOWN) -> None:
     """Record a failed scrape. Dropping the counter baseline keeps rates from spanning the gap."""
     log.info("scrape of %s failed: %s", server.name, error)
-    Server.objects.filter(id=server.id).update(
-        status=Server.Status.DOWN, last_error=error[:2000], last_counters=None
-    )
-    publish_frame(server.id, Server.Status.DOWN, timezone.now(), [], error=error)
+    Server.objects.filter(id=server.id).update(status=status, last_error=error[:2000], last_counters=None)
+    publish_frame(server.id, status, timezone.now(), [], error=error)
 
 
 def publish_frame(server_id: int, status: str, at: datetime, values: list[Derived], error: str = "") -> None:
