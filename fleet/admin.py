@@ -1,11 +1,12 @@
 from django.contrib import admin
+from django.http import HttpRequest
 
-from .models import ModelConfig, ModelEvent, ModelVersion, Server
+from .models import Action, ModelConfig, ModelEvent, ModelVersion, Server
 
 
 @admin.register(Server)
 class ServerAdmin(admin.ModelAdmin[Server]):
-    list_display = ["name", "url", "status", "last_scrape_at", "last_error"]
+    list_display = ["name", "url", "status", "reload_strategy", "last_scrape_at", "last_error"]
     list_filter = ["status"]
     search_fields = ["name", "url"]
     readonly_fields = ["status", "last_scrape_at", "last_error", "inventory_at"]
@@ -27,3 +28,19 @@ class ModelConfigAdmin(admin.ModelAdmin[ModelConfig]):
 class ModelEventAdmin(admin.ModelAdmin[ModelEvent]):
     list_display = ["at", "server", "name", "version", "old_state", "new_state", "reason"]
     list_filter = ["server", "new_state"]
+
+
+@admin.register(Action)
+class ActionAdmin(admin.ModelAdmin[Action]):
+    """The audit record: read only, since an action's history must not be rewritten."""
+
+    list_display = ["id", "requested_at", "requested_by", "kind", "server", "model", "state"]
+    list_filter = ["state", "kind", "server", "requested_by"]
+    search_fields = ["model", "error", "result"]
+    date_hierarchy = "requested_at"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Action | None = None) -> bool:
+        return False

@@ -37,6 +37,10 @@ class Server(models.Model):
         UP = "up"
         DOWN = "down"
 
+    class ReloadStrategy(models.TextChoices):
+        IN_PLACE = "in_place", "Reload in place"
+        UNLOAD_FIRST = "unload_first", "Unload then load"
+
     name = models.CharField(max_length=100, unique=True)
     url = models.CharField(max_length=500, validators=[validate_http_url])
     metrics_url = models.CharField(max_length=500, validators=[validate_http_url], blank=True)
@@ -47,6 +51,13 @@ class Server(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.UNKNOWN)
     last_scrape_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
+    reload_strategy = models.CharField(
+        max_length=20,
+        choices=ReloadStrategy.choices,
+        default=ReloadStrategy.IN_PLACE,
+        help_text="How promote and rollback change versions: reload in place keeps the old version "
+        "serving until the new one is ready; unload then load frees its memory first.",
+    )
     inventory_at = models.DateTimeField(null=True, blank=True)
     # The previous scrape's raw counters, the baseline for the next rates. None after a
     # failed scrape, so that no rate ever spans a gap.
@@ -205,3 +216,64 @@ class Rollup(models.Model):
     @property
     def mean(self) -> float:
         return self.total / self.count
+
+
+class Action(models.Model):
+    """One control request (load, unload, promote, rollback) of one model on one server.
+
+    The row is the record and the lock: at most one queued or running action per
+    (server, model), enforced by a partial unique constraint, so two requests racing each
+    other cannot both pass (Triton double-loads a model under concurrent loads, #7018).
+    """
+
+    class Kind(models.TextChoices):
+        LOAD = "load"
+        UNLOAD = "unload"
+        PROMOTE = "promote"
+        ROLLBACK = "rollback"
+
+    class State(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+
+    ACTIVE_STATES = (State.QUEUED, State.RUNNING)
+
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    server = models.ForeignKey(Server, on_delete=models.CASCADE, related_name="actions")
+    model = models.CharField(max_length=200)
+    # What was asked (version, confirm, unload_dependents) and, once running, what the
+    # rollback needs: the version policy and versions served before a promotion.
+    parameters = models.JSONField(default=dict, blank=True)
+    requested_by = models.ForeignKey(
+        "auth.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="fleet_actions"
+    )
+    requested_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    # Renewed by the running task; a running action whose heartbeat is older than
+    # FLEET_ACTION_LEASE belongs to a lost worker (see fleet.actions.reconcile).
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED)
+    result = models.TextField(blank=True, help_text="Triton's answer, or what the verification saw.")
+    error = models.TextField(blank=True, help_text="Triton's error text, or why the action failed.")
+    load_duration_s = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["server", "model"],
+                condition=models.Q(state__in=["queued", "running"]),
+                name="one_active_action_per_model",
+            )
+        ]
+        indexes = [models.Index(fields=["server", "model", "state"], name="action_server_model_state")]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.kind} {self.server_id}/{self.model} {self.state}"
+
+    @property
+    def active(self) -> bool:
+        return self.state in self.ACTIVE_STATES

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import time
+
 from celery import shared_task
 from django.conf import settings
 
-from . import services, storage
+from . import actions, services, storage, telemetry
 from .models import Server
 
 
@@ -15,16 +17,43 @@ def dispatch_scrapes() -> int:
     expires = settings.FLEET_SCRAPE_INTERVAL * 0.9
     ids = list(Server.objects.values_list("id", flat=True))
     for server_id in ids:
-        scrape.apply_async((server_id,), expires=expires)
+        scrape.apply_async((server_id,), {"dispatched_at": time.time()}, expires=expires)
     return len(ids)
 
 
 @shared_task(ignore_result=True)
-def scrape(server_id: int) -> None:
-    services.scrape_server(server_id)
+def scrape(server_id: int, dispatched_at: float | None = None) -> None:
+    """Scrape one server; `dispatched_at` (from beat's fan-out) measures queue lag."""
+    started = time.time()
+    ok = services.scrape_server(server_id)
+    if ok is not None:  # None: the server was deleted meanwhile
+        lag = started - dispatched_at if dispatched_at is not None else None
+        telemetry.record_scrape(server_id, time.time() - started, lag, ok)
 
 
 @shared_task(ignore_result=True)
 def maintain_storage() -> None:
     storage.rollup()
     storage.prune()
+
+
+def _action_time_limit() -> int:
+    # Triton's load, the verification, and (unload then load) a second load, with slack.
+    return int(2 * settings.FLEET_LOAD_TIMEOUT + settings.FLEET_VERIFY_TIMEOUT + 60)
+
+
+@shared_task(
+    ignore_result=True,
+    acks_late=True,
+    soft_time_limit=_action_time_limit(),
+    time_limit=_action_time_limit() + 30,
+)
+def run_action(action_id: int) -> None:
+    """Run one control action. acks_late: a worker that dies mid-task leaves the message to
+    be redelivered; the row claim makes the redelivery a no-op, and reconcile ends the row."""
+    actions.run_action(action_id)
+
+
+@shared_task(ignore_result=True)
+def reconcile_actions() -> int:
+    return actions.reconcile()

@@ -8,6 +8,7 @@ timeouts so that one slow server never holds up the others, and every failure su
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -116,3 +117,35 @@ def model_statistics(target: Target) -> list[dict[str, Any]]:
     with _client(target) as client:
         stats = client.get_inference_statistics(headers=target.headers)
     return list(stats.get("model_stats", []))
+
+
+def load_model(target: Target, name: str, config: dict[str, Any] | None = None) -> float:
+    """Load (or reload) a model and return the seconds Triton took; blocks until it is loaded.
+
+    With `config`, Triton loads that config instead of config.pbtxt, and always reloads:
+    the way to change a model's version policy without touching the repository. The read
+    timeout is FLEET_LOAD_TIMEOUT, since big models take minutes. A failed load leaves the
+    versions that were serving in place (Triton swaps only once the new ones are ready).
+    """
+    started = time.monotonic()
+    body = json.dumps(config) if config is not None else None
+    with _client(target, read_timeout=settings.FLEET_LOAD_TIMEOUT) as client:
+        client.load_model(name, headers=target.headers, config=body)
+    return time.monotonic() - started
+
+
+def unload_model(target: Target, name: str, unload_dependents: bool = False) -> None:
+    """Ask Triton to unload a model. Returns at once: Triton unloads in the background,
+    so callers poll `repository_index` to see it gone."""
+    with _client(target) as client:
+        client.unload_model(name, headers=target.headers, unload_dependents=unload_dependents)
+
+
+def last_inference_at(target: Target, name: str) -> float | None:
+    """Unix seconds of the model's latest inference over all its versions (Triton's clock),
+    or None if it never served one since it was loaded."""
+    with _client(target) as client:
+        stats = client.get_inference_statistics(name, headers=target.headers)
+    stamps = [int(s.get("last_inference") or 0) for s in stats.get("model_stats", [])]
+    latest = max(stamps, default=0)
+    return latest / 1000.0 if latest else None

@@ -48,32 +48,86 @@ class WorkerProcess:
             time.sleep(0.05)
         raise AssertionError(f"timed out; worker log:\n{self.log.read_text()[-4000:]}")
 
+    def kill(self) -> None:
+        """SIGKILL the worker and its pool processes at once: no shutdown, no acks."""
+        if self.popen.poll() is None:
+            os.killpg(self.popen.pid, signal.SIGKILL)
+            self.popen.wait()
 
-@pytest.fixture
-def celery_worker_process(transactional_db: None, tmp_path: Path) -> Iterator[WorkerProcess]:
+
+def start_worker(
+    tmp_path: Path,
+    name: str = "worker",
+    *,
+    beat: bool = True,
+    env: dict[str, str] | None = None,
+    queues: list[str] | None = None,
+) -> WorkerProcess:
+    """Start a worker (with beat unless beat=False) in its own process group; wait until ready.
+
+    `queues` limits what it consumes (default: every queue in CELERY_TASK_QUEUES)."""
     interval = 1.0
-    log = tmp_path / "worker.log"
-    env = {
+    log = tmp_path / f"{name}.log"
+    full_env = {
         **os.environ,
         "DATABASE_URL": database_url(),
         "FLEET_SCRAPE_INTERVAL": str(interval),
         "FLEET_INVENTORY_INTERVAL": "1",
+        **(env or {}),
     }
+    command = [
+        sys.executable, "-m", "celery", "-A", "config", "worker",
+        "--loglevel=INFO", "--concurrency=2", "--without-heartbeat", "--without-gossip",
+        "--without-mingle", "--hostname", f"{name}-{os.getpid()}@%h",
+    ]  # fmt: skip
+    if queues:
+        command += ["--queues", ",".join(queues)]
+    if beat:
+        command += ["--beat", "--schedule", str(tmp_path / f"{name}-beat-schedule")]
     with log.open("wb") as out:
         popen = subprocess.Popen(
-            [
-                sys.executable, "-m", "celery", "-A", "config", "worker", "--beat",
-                "--loglevel=INFO", "--concurrency=2", "--without-heartbeat", "--without-gossip",
-                "--without-mingle", "--schedule", str(tmp_path / "beat-schedule"),
-            ],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
+            command, cwd=ROOT, env=full_env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
     worker = WorkerProcess(popen, log, interval)
     try:
         worker.wait_for(lambda: "ready." in log.read_text(), timeout=60)
+    except BaseException:
+        _stop(popen)
+        raise
+    return worker
+
+
+@pytest.fixture
+def celery_worker_process(transactional_db: None, tmp_path: Path) -> Iterator[WorkerProcess]:
+    worker = start_worker(tmp_path)
+    try:
         yield worker
     finally:
-        _stop(popen)
+        _stop(worker.popen)
+
+
+@pytest.fixture
+def celery_worker_factory(transactional_db: None, tmp_path: Path) -> Iterator[Callable[..., WorkerProcess]]:
+    """Start workers with start_worker's options (beat=False, env=...); all stopped at teardown.
+    `worker.kill()` SIGKILLs one with its pool, as a crash would."""
+    started: list[WorkerProcess] = []
+
+    def make(
+        name: str = "worker",
+        *,
+        beat: bool = True,
+        env: dict[str, str] | None = None,
+        queues: list[str] | None = None,
+    ) -> WorkerProcess:
+        worker = start_worker(tmp_path, f"{name}-{len(started) + 1}", beat=beat, env=env, queues=queues)
+        started.append(worker)
+        return worker
+
+    try:
+        yield make
+    finally:
+        for worker in started:
+            _stop(worker.popen)
 
 
 def _stop(popen: subprocess.Popen[Any]) -> None:
