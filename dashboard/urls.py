@@ -1,13 +1,38 @@
+from django.contrib.auth import views as auth_views
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView
 
-from . import api, views
+from . import api, metrics, views
 
 urlpatterns = [
     path("", views.index, name="index"),
     path("healthz", views.healthz, name="healthz"),
+    path("metrics", metrics.metrics, name="metrics"),
+    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(next_page="login"), name="logout"),
+    path("servers/<int:server_id>/", views.server_detail, name="server"),
+    # <path:> because Triton model names may hold spaces, "<", "%" and the like.
+    path("servers/<int:server_id>/models/<path:name>/", views.model_detail, name="model"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/servers/", api.ServerList.as_view(), name="api-servers"),
     path("api/servers/<int:pk>/models/", api.ServerModels.as_view(), name="api-server-models"),
     path("api/servers/<int:pk>/series/", api.ServerSeries.as_view(), name="api-server-series"),
+    path("api/servers/<int:pk>/models/<str:name>/load/", api.LoadModel.as_view(), name="api-model-load"),
+    path(
+        "api/servers/<int:pk>/models/<str:name>/unload/", api.UnloadModel.as_view(), name="api-model-unload"
+    ),
+    path(
+        "api/servers/<int:pk>/models/<str:name>/promote/",
+        api.PromoteModel.as_view(),
+        name="api-model-promote",
+    ),
+    path(
+        "api/servers/<int:pk>/models/<str:name>/rollback/",
+        api.RollbackModel.as_view(),
+        name="api-model-rollback",
+    ),
+    path("api/actions/", api.ActionList.as_view(), name="api-actions"),
+    path("api/actions/<int:pk>/", api.ActionDetail.as_view(), name="api-action"),
+    path("audit/", views.audit, name="audit"),
+    path("control/<int:pk>/<str:name>/", views.control, name="control"),
 ]

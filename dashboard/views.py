@@ -1,17 +1,130 @@
-"""Dashboard pages: short views, presentation only."""
+"""Dashboard pages: short views, presentation only; the numbers come from fleet.overview."""
 
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import DatabaseError, connection
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseForbidden
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
 
-from fleet.models import Server
+from fleet import actions, overview, roles
+from fleet.metrics import METRICS
+from fleet.models import Action, Server
+
+
+def _page(request: HttpRequest, extra: dict[str, Any]) -> dict[str, Any]:
+    """What every live page carries for its script: interval, range, metric units."""
+    key, window = overview.parse_range(request.GET.get("range"))
+    return {
+        "interval": settings.FLEET_SCRAPE_INTERVAL,
+        "range": key,
+        "since": int(window.total_seconds()),
+        "now": timezone.now().timestamp(),
+        "metrics": {name: {"unit": m.unit, "aggregate": m.aggregate} for name, m in METRICS.items()},
+        **extra,
+    }
+
+
+def _server_state(server: Server) -> dict[str, Any]:
+    return {
+        "id": server.id,
+        "name": server.name,
+        "status": server.status,
+        "last_scrape_at": server.last_scrape_at.timestamp() if server.last_scrape_at else None,
+    }
 
 
 @login_required
 def index(request: HttpRequest) -> HttpResponse:
-    servers = Server.objects.prefetch_related("models")
-    return render(request, "dashboard/index.html", {"servers": servers})
+    try:
+        fleet = overview.fleet_overview()
+        page = _page(
+            request,
+            {
+                "ws": "/ws/fleet/",
+                "servers": [_server_state(s.server) for s in fleet.servers],
+                "actions": actions.recent(),
+            },
+        )
+    except overview.BadRange as exc:
+        return HttpResponseBadRequest(str(exc))
+    return render(request, "dashboard/overview.html", {"fleet": fleet, "page": page})
+
+
+@login_required
+def server_detail(request: HttpRequest, server_id: int) -> HttpResponse:
+    server = get_object_or_404(Server, pk=server_id)
+    try:
+        page = _page(
+            request,
+            {
+                "ws": f"/ws/servers/{server.id}/",
+                "actions": actions.recent(server.id),
+                "server": _server_state(server),
+                "gpus": overview.series_labels(server, "gpu_memory_used_bytes"),
+            },
+        )
+    except overview.BadRange as exc:
+        return HttpResponseBadRequest(str(exc))
+    context = {
+        "server": server,
+        "summary": overview.server_summary(server),
+        "models": overview.server_models(server),
+        "page": page,
+        "ranges": overview.RANGES,
+    }
+    return render(request, "dashboard/server.html", context)
+
+
+@login_required
+def model_detail(request: HttpRequest, server_id: int, name: str) -> HttpResponse:
+    server = get_object_or_404(Server, pk=server_id)
+    try:
+        _, window = overview.parse_range(request.GET.get("range"))
+        detail = overview.model_detail(server, name, window)
+    except overview.BadRange as exc:
+        return HttpResponseBadRequest(str(exc))
+    except overview.UnknownModel as exc:
+        raise Http404("no such model on this server") from exc
+    page = _page(
+        request,
+        {
+            # The fleet socket: the page compares the model with the whole fleet, live.
+            "ws": "/ws/fleet/",
+            "actions": actions.recent(server.id, name),
+            "fleet_servers": list(Server.objects.values_list("id", flat=True)),
+            "server": _server_state(server),
+            "model": name,
+            "versions": detail.series_versions,
+            "reasons": detail.failure_reasons,
+            "events": [
+                {
+                    "at": e.at.timestamp(),
+                    "version": e.version,
+                    "old": e.old_state,
+                    "new": e.new_state,
+                    "reason": e.reason,
+                }
+                for e in detail.events
+            ],
+        },
+    )
+    context = {
+        "server": server,
+        "detail": detail,
+        "config": overview.config_summary(detail.config),
+        "page": page,
+        "ranges": overview.RANGES,
+    }
+    return render(request, "dashboard/model.html", context)
 
 
 def healthz(request: HttpRequest) -> HttpResponse:
@@ -22,3 +135,58 @@ def healthz(request: HttpRequest) -> HttpResponse:
     except DatabaseError as exc:
         return HttpResponse(f"database: {exc}", status=503, content_type="text/plain")
     return HttpResponse("ok", content_type="text/plain")
+
+
+@login_required
+def audit(request: HttpRequest) -> HttpResponse:
+    """Every control action, newest first, filtered by server, model, user and state."""
+    filters = {key: request.GET.get(key, "").strip() for key in ("server", "model", "user", "state")}
+    rows = Action.objects.select_related("server", "requested_by")
+    if filters["server"].isdigit():
+        rows = rows.filter(server_id=int(filters["server"]))
+    if filters["model"]:
+        rows = rows.filter(model=filters["model"])
+    if filters["user"]:
+        rows = rows.filter(requested_by__username=filters["user"])
+    if filters["state"]:
+        rows = rows.filter(state=filters["state"])
+    context = {
+        "actions": rows[:500],
+        "filters": filters,
+        "servers": Server.objects.all(),
+        "states": Action.State.choices,
+    }
+    return render(request, "dashboard/audit.html", context)
+
+
+@login_required
+@require_POST
+def control(request: HttpRequest, pk: int, name: str) -> HttpResponse:
+    """The buttons of _controls.html: the API's checks and service, then back to the page."""
+    if settings.FLEET_READ_ONLY:
+        return HttpResponseForbidden("FleetDeck is read-only: control is disabled.")
+    if not actions.is_plain_model_name(name):
+        return HttpResponseBadRequest("not a plain model name")
+    server = get_object_or_404(Server, pk=pk)
+    if not actions.model_in_repository(server, name):
+        raise Http404("no such model on this server")
+    if not roles.is_operator(request.user):
+        return HttpResponseForbidden("Only fleet operators can control models.")
+    version = request.POST.get("version", "")
+    try:
+        action = actions.request_action(
+            server,
+            name,
+            request.POST.get("kind", ""),
+            request.user,
+            version=int(version) if version.isdigit() else None,
+            confirm=request.POST.get("confirm") == "on",
+        )
+    except actions.ActionError as exc:
+        messages.error(request, f"{name} on {server.name}: {exc}")
+    else:
+        messages.info(request, f"Action #{action.id} ({action.kind} {name}) queued.")
+    back = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(back, {request.get_host()}, request.is_secure()):
+        back = reverse("audit")
+    return redirect(back)

@@ -1,0 +1,110 @@
+"""Human-readable numbers with their units, the same rules as static/dashboard/format.js."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from django import template
+from django.utils import timezone
+
+from fleet.metrics import METRICS
+
+register = template.Library()
+
+DASH = "—"
+GIB = 1024**3
+
+TITLES = {
+    "inferences_per_s": "Inferences/s",
+    "requests_per_s": "Requests/s",
+    "queue_us_per_request": "Queue time per request",
+    "pending_requests": "Pending requests",
+    "failures_per_s": "Failures/s",
+}
+
+
+@register.filter
+def rate(value: float | None) -> str:
+    """3 significant digits: 0.25, 12.4, 1,234."""
+    if value is None:
+        return DASH
+    if value == 0:
+        return "0"
+    if abs(value) >= 100:
+        return f"{value:,.0f}"
+    if abs(value) >= 10:
+        return f"{value:.1f}"
+    return f"{value:.2f}"
+
+
+@register.filter
+def count(value: float | None) -> str:
+    return DASH if value is None else f"{value:,.0f}"
+
+
+@register.filter
+def duration(us: float | None) -> str:
+    """Microseconds as µs, ms or s, whichever reads best."""
+    if us is None:
+        return DASH
+    if us < 1000:
+        return f"{us:.0f} µs"
+    if us < 1_000_000:
+        return f"{us / 1000:.1f} ms"
+    return f"{us / 1_000_000:.2f} s"
+
+
+@register.filter
+def gib(value: float | None) -> str:
+    return DASH if value is None else f"{value / GIB:.1f}"
+
+
+@register.filter(name="bytes")
+def bytes_(value: float | None) -> str:
+    if value is None:
+        return DASH
+    for unit, size in (("GiB", GIB), ("MiB", 1024**2), ("KiB", 1024)):
+        if value >= size:
+            return f"{value / size:.1f} {unit}"
+    return f"{value:.0f} B"
+
+
+@register.filter
+def age(moment: datetime | None) -> str:
+    """Seconds, minutes or hours since `moment`."""
+    if moment is None:
+        return "never"
+    seconds = max(0.0, (timezone.now() - moment).total_seconds())
+    if seconds < 90:
+        return f"{seconds:.0f} s ago"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min ago"
+    return f"{seconds / 3600:.1f} h ago"
+
+
+@register.filter
+def metric_title(metric: str) -> str:
+    return TITLES.get(metric, metric)
+
+
+@register.filter
+def metric_value(value: float | None, metric: str) -> str:
+    """A value with the unit its metric reads in."""
+    if value is None:
+        return DASH
+    unit = METRICS[metric].unit
+    if unit == "µs/request":
+        return duration(value) + "/request"
+    if unit == "requests":
+        return count(value)
+    return f"{rate(value)} {unit}"
+
+
+@register.filter
+def compact_json(value: Any) -> str:
+    """A config fragment as one line of JSON (escaped by the template, like any text)."""
+    if value in (None, {}, []):
+        return ""
+    return json.dumps(value, sort_keys=True, separators=(", ", ": "))

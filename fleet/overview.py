@@ -1,0 +1,400 @@
+"""What the dashboard shows at a glance: the latest values per server and model.
+
+Every read here is bounded: the newest point of each series is one backward step on the
+(series, at) index, never a scan of the window. A value counts as current only when it
+came from the server's latest successful scrape and the server is up, so a model that was
+unloaded, or a server that went down, shows no number rather than an old one.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db.models import OuterRef, Subquery
+from django.utils import timezone
+
+from .metrics import METRICS
+from .models import ModelConfig, ModelEvent, ModelVersion, Point, Series, Server
+
+# The time ranges a page offers; anything else is a bad request.
+RANGES: dict[str, timedelta] = {
+    "5m": timedelta(minutes=5),
+    "1h": timedelta(hours=1),
+    "6h": timedelta(hours=6),
+    "24h": timedelta(hours=24),
+    "7d": timedelta(days=7),
+}
+DEFAULT_RANGE = "1h"
+
+# The per-model metrics a models table shows.
+TABLE_METRICS = (
+    "inferences_per_s",
+    "requests_per_s",
+    "queue_us_per_request",
+    "pending_requests",
+    "failures_per_s",
+)
+SERVER_METRICS = (
+    "gpu_memory_used_bytes",
+    "gpu_memory_total_bytes",
+    "gpu_utilization",
+    "cpu_memory_used_bytes",
+    "cpu_memory_total_bytes",
+)
+
+
+class BadRange(ValueError):
+    """A time range that is not one of RANGES."""
+
+
+def parse_range(raw: str | None) -> tuple[str, timedelta]:
+    """The range key and window for `?range=`; missing means the default, unknown raises."""
+    key = raw or DEFAULT_RANGE
+    if key not in RANGES:
+        raise BadRange(f"range must be one of {', '.join(RANGES)}")
+    return key, RANGES[key]
+
+
+@dataclass(frozen=True)
+class Latest:
+    """The newest point of one series."""
+
+    server_id: int
+    model: str
+    version: str
+    metric: str
+    label: str
+    at: datetime
+    value: float
+
+
+def latest_points(
+    server_ids: Iterable[int],
+    metrics: Iterable[str],
+    model: str | None = None,
+    before: datetime | None = None,
+) -> list[Latest]:
+    """The newest point (at or before `before`, if given) of each matching series."""
+    points = Point.objects.filter(series=OuterRef("pk"))
+    if before is not None:
+        # Bounded below too, so a series with no point near `before` costs one short scan.
+        points = points.filter(at__lte=before, at__gte=before - timedelta(minutes=5))
+    newest = points.order_by("-at")
+    series = Series.objects.filter(server_id__in=list(server_ids), metric__in=list(metrics))
+    if model is not None:
+        series = series.filter(model=model)
+    rows = series.annotate(
+        latest_at=Subquery(newest.values("at")[:1]), latest_value=Subquery(newest.values("value")[:1])
+    ).values_list("server_id", "model", "version", "metric", "label", "latest_at", "latest_value")
+    return [Latest(*row) for row in rows if row[5] is not None and row[6] is not None]
+
+
+def current(servers: Iterable[Server], metrics: Iterable[str], model: str | None = None) -> list[Latest]:
+    """Latest points that belong to each server's newest scrape, for servers that are up."""
+    fresh = {s.id: s.last_scrape_at for s in servers if s.status == Server.Status.UP and s.last_scrape_at}
+    return [
+        p
+        for p in latest_points(fresh.keys(), metrics, model)
+        if p.at >= fresh[p.server_id] - timedelta(seconds=0.5)
+    ]
+
+
+def combine(values: Iterable[float], metric: str) -> float | None:
+    """Several series of one metric as one number, by the metric's aggregate."""
+    items = list(values)
+    if not items:
+        return None
+    total = sum(items)
+    return total if METRICS[metric].aggregate == "sum" else total / len(items)
+
+
+# --- Fleet overview ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Memory:
+    """Memory of one device: a GPU (label = its uuid) or the host ("CPU")."""
+
+    label: str
+    used: float | None
+    total: float | None
+
+    @property
+    def percent(self) -> float | None:
+        if self.used is None or not self.total:
+            return None
+        return 100.0 * self.used / self.total
+
+
+@dataclass(frozen=True)
+class ServerSummary:
+    server: Server
+    inferences_per_s: float | None
+    ready: int
+    total: int
+    memory: list[Memory]
+
+    @property
+    def has_gpu(self) -> bool:
+        return any(m.label != "CPU" for m in self.memory)
+
+
+@dataclass(frozen=True)
+class ModelLoad:
+    """A model on a server, its load now (versions summed)."""
+
+    server_id: int
+    server_name: str
+    model: str
+    inferences_per_s: float
+    pending: float
+    queue_us: float | None
+
+
+@dataclass(frozen=True)
+class FleetOverview:
+    servers: list[ServerSummary]
+    busiest: list[ModelLoad]
+    most_queued: list[ModelLoad]
+    inferences_per_s: float
+
+
+def memory_of(points: Iterable[Latest]) -> list[Memory]:
+    """Per-GPU memory when the server reports GPUs, else the host's memory."""
+    gpus: dict[str, dict[str, float]] = defaultdict(dict)
+    cpu: dict[str, float] = {}
+    for p in points:
+        if p.metric.startswith("gpu_memory_"):
+            gpus[p.label][p.metric] = p.value
+        elif p.metric.startswith("cpu_memory_"):
+            cpu[p.metric] = p.value
+    if gpus:
+        return [
+            Memory(label, v.get("gpu_memory_used_bytes"), v.get("gpu_memory_total_bytes"))
+            for label, v in sorted(gpus.items())
+        ]
+    if cpu:
+        return [Memory("CPU", cpu.get("cpu_memory_used_bytes"), cpu.get("cpu_memory_total_bytes"))]
+    return []
+
+
+def model_loads(servers: list[Server], points: Iterable[Latest]) -> list[ModelLoad]:
+    names = {s.id: s.name for s in servers}
+    by_model: dict[tuple[int, str], dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    for p in points:
+        if p.model:
+            by_model[(p.server_id, p.model)][p.metric].append(p.value)
+    loads = []
+    for (server_id, model), metrics in by_model.items():
+        loads.append(
+            ModelLoad(
+                server_id=server_id,
+                server_name=names[server_id],
+                model=model,
+                inferences_per_s=combine(metrics["inferences_per_s"], "inferences_per_s") or 0.0,
+                pending=combine(metrics["pending_requests"], "pending_requests") or 0.0,
+                queue_us=combine(metrics["queue_us_per_request"], "queue_us_per_request"),
+            )
+        )
+    return loads
+
+
+def fleet_overview(limit: int = 5) -> FleetOverview:
+    """Every server with its load and memory, and the busiest and most queued models."""
+    servers = list(Server.objects.all())
+    points = current(
+        servers, (*SERVER_METRICS, "inferences_per_s", "pending_requests", "queue_us_per_request")
+    )
+    by_server: dict[int, list[Latest]] = defaultdict(list)
+    for p in points:
+        by_server[p.server_id].append(p)
+    ready: dict[int, set[str]] = defaultdict(set)
+    names: dict[int, set[str]] = defaultdict(set)
+    for server_id, name, state in ModelVersion.objects.values_list("server_id", "name", "state"):
+        names[server_id].add(name)
+        if state == ModelVersion.State.READY:
+            ready[server_id].add(name)
+    summaries = [
+        ServerSummary(
+            server=s,
+            inferences_per_s=combine(
+                (p.value for p in by_server[s.id] if p.metric == "inferences_per_s"), "inferences_per_s"
+            ),
+            ready=len(ready[s.id]),
+            total=len(names[s.id]),
+            memory=memory_of(by_server[s.id]),
+        )
+        for s in servers
+    ]
+    loads = model_loads(servers, points)
+    busiest = sorted((m for m in loads if m.inferences_per_s > 0), key=lambda m: -m.inferences_per_s)
+    queued = sorted(
+        (m for m in loads if m.pending > 0 or (m.queue_us or 0) > 0),
+        key=lambda m: (-m.pending, -(m.queue_us or 0)),
+    )
+    return FleetOverview(
+        servers=summaries,
+        busiest=busiest[:limit],
+        most_queued=queued[:limit],
+        inferences_per_s=sum(m.inferences_per_s for m in loads),
+    )
+
+
+# --- Server page ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ModelRow:
+    """One row of a server's models table: a model version with its latest values."""
+
+    name: str
+    version: str
+    state: str
+    reason: str
+    values: dict[str, float | None]
+
+
+def server_models(server: Server) -> list[ModelRow]:
+    """Every model version in the server's repository, with its latest values."""
+    grouped: dict[tuple[str, str], dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    for p in current([server], TABLE_METRICS):
+        grouped[(p.model, p.version)][p.metric].append(p.value)
+    return [
+        ModelRow(
+            name=mv.name,
+            version=mv.version,
+            state=mv.state,
+            reason=mv.reason,
+            values={m: combine(grouped[(mv.name, mv.version)][m], m) for m in TABLE_METRICS},
+        )
+        for mv in ModelVersion.objects.filter(server=server)
+    ]
+
+
+def series_labels(server: Server, metric: str, model: str = "") -> list[str]:
+    """The labels (GPUs, failure reasons) a metric has on a server or model."""
+    return sorted(
+        set(Series.objects.filter(server=server, model=model, metric=metric).values_list("label", flat=True))
+    )
+
+
+def server_summary(server: Server) -> ServerSummary:
+    points = current([server], (*SERVER_METRICS, "inferences_per_s"))
+    names = set(ModelVersion.objects.filter(server=server).values_list("name", flat=True))
+    ready = set(
+        ModelVersion.objects.filter(server=server, state=ModelVersion.State.READY).values_list(
+            "name", flat=True
+        )
+    )
+    return ServerSummary(
+        server=server,
+        inferences_per_s=combine(
+            (p.value for p in points if p.metric == "inferences_per_s"), "inferences_per_s"
+        ),
+        ready=len(ready),
+        total=len(names),
+        memory=memory_of(points),
+    )
+
+
+# --- Model page ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """One metric of a model now, an hour ago, and across the fleet, for side-by-side reading."""
+
+    metric: str
+    unit: str
+    now: float | None
+    hour_ago: float | None
+    fleet: float | None
+
+
+@dataclass
+class ModelDetail:
+    server: Server
+    name: str
+    versions: list[ModelVersion]
+    config: ModelConfig | None
+    events: list[ModelEvent]
+    series_versions: list[str]
+    failure_reasons: list[str]
+    comparisons: list[Comparison] = field(default_factory=list)
+
+
+class UnknownModel(LookupError):
+    """No such model on the server, neither in its repository nor in its series."""
+
+
+COMPARED = ("inferences_per_s", "queue_us_per_request", "pending_requests")
+
+
+def model_detail(server: Server, name: str, window: timedelta, now: datetime | None = None) -> ModelDetail:
+    """What a model page shows: versions, config, events in the window, comparisons."""
+    now = now or timezone.now()
+    versions = list(ModelVersion.objects.filter(server=server, name=name))
+    series_versions = sorted(
+        set(
+            Series.objects.filter(server=server, model=name)
+            .exclude(version="")
+            .values_list("version", flat=True)
+        ),
+        key=_version_key,
+    )
+    if not versions and not series_versions:
+        raise UnknownModel(name)
+    detail = ModelDetail(
+        server=server,
+        name=name,
+        versions=versions,
+        config=ModelConfig.objects.filter(server=server, name=name).first(),
+        # Bounded: a page annotates at most the newest 200 events of its window.
+        events=list(ModelEvent.objects.filter(server=server, name=name, at__gte=now - window)[:200]),
+        series_versions=series_versions,
+        failure_reasons=series_labels(server, "failures_per_s", name),
+    )
+    detail.comparisons = comparisons(server, name, now)
+    return detail
+
+
+def comparisons(server: Server, name: str, now: datetime) -> list[Comparison]:
+    """The model's key metrics now and an hour ago, next to the fleet's (all servers, all models)."""
+    servers = list(Server.objects.all())
+    fleet_now = current(servers, COMPARED)
+    this_now = [p for p in fleet_now if p.server_id == server.id and p.model == name]
+    hour_ago = latest_points([server.id], COMPARED, model=name, before=now - timedelta(hours=1))
+    out = []
+    for metric in COMPARED:
+        fleet_values = [p.value for p in fleet_now if p.metric == metric and p.model]
+        out.append(
+            Comparison(
+                metric=metric,
+                unit=METRICS[metric].unit,
+                now=combine((p.value for p in this_now if p.metric == metric), metric),
+                hour_ago=combine((p.value for p in hour_ago if p.metric == metric), metric),
+                fleet=combine(fleet_values, metric),
+            )
+        )
+    return out
+
+
+def _version_key(version: str) -> tuple[int, str]:
+    return (int(version), "") if version.isdigit() else (1 << 30, version)
+
+
+def config_summary(config: ModelConfig | None) -> dict[str, Any]:
+    """The parts of a model's config a person checks first, as plain values."""
+    if config is None:
+        return {}
+    return {
+        "backend": config.backend,
+        "max_batch_size": config.max_batch_size,
+        "dynamic_batching": config.dynamic_batching,
+        "instance_groups": config.instance_groups,
+        "version_policy": config.version_policy,
+    }

@@ -1,0 +1,60 @@
+// Human-readable numbers with units; the same rules as dashboard/templatetags/fleetdeck.py.
+export const DASH = "—";
+const GIB = 1024 ** 3;
+
+export function rate(v) {
+  if (v === null || v === undefined || Number.isNaN(v)) return DASH;
+  if (v === 0) return "0";
+  const a = Math.abs(v);
+  if (a >= 100) return Math.round(v).toLocaleString("en-US");
+  return v.toFixed(a >= 10 ? 1 : 2);
+}
+
+export function count(v) {
+  return v === null || v === undefined ? DASH : Math.round(v).toLocaleString("en-US");
+}
+
+export function duration(us) {
+  if (us === null || us === undefined) return DASH;
+  if (us < 1000) return `${us.toFixed(0)} µs`;
+  if (us < 1e6) return `${(us / 1000).toFixed(1)} ms`;
+  return `${(us / 1e6).toFixed(2)} s`;
+}
+
+export function gib(bytes) {
+  return bytes === null || bytes === undefined ? DASH : (bytes / GIB).toFixed(1);
+}
+
+export function age(seconds) {
+  if (seconds === null || seconds === undefined) return "never";
+  const s = Math.max(0, seconds);
+  if (s < 90) return `${s.toFixed(0)} s ago`;
+  if (s < 5400) return `${(s / 60).toFixed(0)} min ago`;
+  return `${(s / 3600).toFixed(1)} h ago`;
+}
+
+// Plotly reads trace names, annotations and hover text as pseudo-HTML: escape data from
+// Triton so that it shows as the literal text it is.
+export function plotlyText(s) {
+  return String(s).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+}
+
+// Plotly shows date strings as given: local wall-clock time, to the millisecond.
+export function plotTime(unixSeconds) {
+  const d = new Date(unixSeconds * 1000);
+  const p = (n, w = 2) => String(n).padStart(w, "0");
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ` +
+    `${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}.${p(d.getMilliseconds(), 3)}`;
+}
+
+// The page's data, passed by the template with json_script (never parsed from HTML).
+export function readPage() {
+  return JSON.parse(document.getElementById("page-data").textContent);
+}
+
+// Several series of one metric as one number, like fleet.overview.combine.
+export function combine(values, aggregate) {
+  if (!values.length) return null;
+  const total = values.reduce((a, b) => a + b, 0);
+  return aggregate === "mean" ? total / values.length : total;
+}

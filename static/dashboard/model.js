@@ -1,0 +1,113 @@
+// Model page: per-version charts of one model, live from its server's socket.
+import { actionFeed } from "./actions.js";
+import { chartsFor, startCharts } from "./charts.js";
+import { DASH, combine, count, duration, rate, readPage } from "./format.js";
+import { Freshness, connect } from "./live.js";
+
+const page = readPage();
+const model = page.model;
+const versions = page.versions.length ? page.versions : [null];
+const perVersion = (metric, scale = 1) =>
+  versions.map((version) => ({ name: version === null ? model : `v${version}`, metric, model, version, scale }));
+const byId = (id) => document.getElementById(id);
+
+const charts = chartsFor(page, [
+  { el: byId("chart-throughput"), title: "Throughput", unit: "inferences/s", traces: perVersion("inferences_per_s") },
+  { el: byId("chart-queue"), title: "Queue time per request", unit: "ms/request", traces: perVersion("queue_us_per_request", 1e-3) },
+  {
+    el: byId("chart-latency"),
+    title: "Latency breakdown per request (stacked)",
+    unit: "ms/request",
+    stacked: true,
+    traces: [
+      ["queue", "queue_us_per_request"],
+      ["compute input", "compute_input_us_per_request"],
+      ["compute infer", "compute_infer_us_per_request"],
+      ["compute output", "compute_output_us_per_request"],
+    ].map(([name, metric]) => ({ name, metric, model, version: null, scale: 1e-3 })),
+  },
+  { el: byId("chart-batch"), title: "Average batch size", unit: "inferences/execution", traces: perVersion("avg_batch_size") },
+  { el: byId("chart-pending"), title: "Pending requests", unit: "requests", decimals: 0, traces: perVersion("pending_requests") },
+  {
+    el: byId("chart-failures"),
+    title: "Failures by reason",
+    unit: "failures/s",
+    traces: (page.reasons.length ? page.reasons : [null]).map((label) => ({
+      name: label ?? "all reasons", metric: "failures_per_s", model, version: null, label,
+    })),
+  },
+  { el: byId("chart-memory"), title: "Memory usage (statistics API)", unit: "MiB", traces: perVersion("memory_usage_bytes", 1 / 1024 ** 2) },
+].map((spec) => ({ ...spec, events: page.events })));
+
+// "This model now" and "fleet now" follow the frames: the page listens to the whole fleet
+// (one frame per server per tick) so that the fleet column is as live as the model's.
+const compare = new Map([...document.querySelectorAll("#compare tr[data-metric]")].map((tr) => [tr.dataset.metric, tr]));
+const fleetValues = new Map(); // server id -> its latest frame's model values
+function show(cell, metric, values) {
+  const value = combine(values, page.metrics[metric].aggregate);
+  if (value === null) cell.textContent = DASH;
+  else if (metric === "queue_us_per_request") cell.textContent = `${duration(value)}/request`;
+  else if (metric === "pending_requests") cell.textContent = count(value);
+  else cell.textContent = `${rate(value)} ${page.metrics[metric].unit}`;
+}
+function updateComparison(frame) {
+  if (!page.fleet_servers.includes(frame.server_id)) return; // added since the page loaded
+  fleetValues.set(frame.server_id, frame.status === "up" ? frame.values.filter((v) => v.model) : []);
+  const all = [...fleetValues.values()].flat();
+  for (const [metric, tr] of compare) {
+    if (frame.server_id === page.server.id) {
+      const mine = fleetValues.get(page.server.id).filter((v) => v.metric === metric && v.model === model);
+      show(tr.querySelector("[data-now]"), metric, mine.map((v) => v.value));
+    }
+    // Until every server has sent a frame, the server-rendered fleet value stands.
+    if (page.fleet_servers.every((id) => fleetValues.has(id))) {
+      show(tr.querySelector("[data-fleet]"), metric, all.filter((v) => v.metric === metric).map((v) => v.value));
+    }
+  }
+}
+
+// After a load, unload or promotion, the versions table follows Triton's repository index.
+async function refreshVersions() {
+  const response = await fetch(`/api/servers/${page.server.id}/models/`, { credentials: "same-origin" });
+  if (!response.ok) return;
+  const rows = (await response.json()).filter((row) => row.name === model);
+  const body = document.querySelector("#versions tbody");
+  const memory = new Map([...body.querySelectorAll("tr[data-version]")].map((tr) => [tr.dataset.version, tr.lastElementChild.textContent]));
+  body.replaceChildren(
+    ...rows.map((row) => {
+      const tr = document.createElement("tr");
+      tr.dataset.version = row.version;
+      const state = document.createElement("span");
+      state.className = `state state-${row.state.toLowerCase()}`;
+      state.textContent = row.state;
+      const cells = [row.version || DASH, state, row.reason, memory.get(row.version) ?? DASH];
+      for (const [i, content] of cells.entries()) {
+        const td = document.createElement("td");
+        if (i === 2) td.className = "reason";
+        if (i === 3) td.className = "num";
+        td.append(content);
+        tr.append(td);
+      }
+      return tr;
+    }),
+  );
+}
+
+const live = startCharts(charts);
+const freshness = new Freshness(page, [page.server]);
+const feed = actionFeed(page, (action) => action.server_id === page.server.id && action.model === model);
+connect(page.ws, {
+  onAction: (action) => {
+    feed.update(action);
+    if (action.server_id === page.server.id && action.model === model && ["succeeded", "failed"].includes(action.state)) {
+      refreshVersions().catch(() => {});
+    }
+  },
+  onFrame: (frame) => {
+    updateComparison(frame);
+    if (frame.server_id !== page.server.id) return;
+    freshness.frame(frame);
+    live.frame(frame);
+  },
+  onOpen: (reconnected) => reconnected && live.reconnected(),
+});

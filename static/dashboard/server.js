@@ -1,0 +1,88 @@
+// Server page: models table updated in place, GPU and CPU charts, live from the socket.
+import { actionFeed } from "./actions.js";
+import { chartsFor, startCharts } from "./charts.js";
+import { combine, count, duration, rate, readPage } from "./format.js";
+import { Freshness, connect } from "./live.js";
+import { updateMemory } from "./memory.js";
+
+const page = readPage();
+const byId = (id) => document.getElementById(id);
+const GIB = 1024 ** 3;
+const gpuName = (i) => `GPU ${i}`;
+
+const charts = chartsFor(page, [
+  {
+    el: byId("chart-gpu-memory"),
+    title: "GPU memory used",
+    unit: "GiB",
+    traces: page.gpus.flatMap((label, i) => [
+      { name: `${gpuName(i)} used`, metric: "gpu_memory_used_bytes", model: "", label, scale: 1 / GIB },
+      { name: `${gpuName(i)} total`, metric: "gpu_memory_total_bytes", model: "", label, scale: 1 / GIB, dash: "dot" },
+    ]),
+  },
+  {
+    el: byId("chart-gpu-util"),
+    title: "GPU utilization",
+    unit: "%",
+    decimals: 0,
+    traces: page.gpus.map((label, i) => ({ name: gpuName(i), metric: "gpu_utilization", model: "", label, scale: 100 })),
+  },
+  {
+    el: byId("chart-cpu-memory"),
+    title: "CPU memory used",
+    unit: "GiB",
+    traces: [
+      { name: "used", metric: "cpu_memory_used_bytes", model: "", label: null, scale: 1 / GIB },
+      { name: "total", metric: "cpu_memory_total_bytes", model: "", label: null, scale: 1 / GIB, dash: "dot" },
+    ],
+  },
+]);
+
+const FORMAT = {
+  inferences_per_s: rate,
+  requests_per_s: rate,
+  queue_us_per_request: duration,
+  pending_requests: count,
+  failures_per_s: rate,
+};
+// Rows by (model, version), compared as data: never a selector built from a model name.
+const rows = new Map(
+  [...document.querySelectorAll("#models tbody tr[data-model]")].map((tr) => [`${tr.dataset.model}\u0000${tr.dataset.version}`, tr]),
+);
+
+function updateTable(frame) {
+  const grouped = new Map();
+  if (frame.status === "up") {
+    for (const v of frame.values) {
+      if (!v.model || !(v.metric in FORMAT)) continue;
+      const key = `${v.model}\u0000${v.version}`;
+      if (!grouped.has(key)) grouped.set(key, {});
+      (grouped.get(key)[v.metric] ??= []).push(v.value);
+    }
+  }
+  for (const [key, tr] of rows) {
+    const metrics = grouped.get(key) ?? {};
+    for (const cell of tr.querySelectorAll("td[data-metric]")) {
+      const metric = cell.dataset.metric;
+      const values = metrics[metric];
+      cell.textContent = FORMAT[metric](values ? combine(values, page.metrics[metric].aggregate) : null);
+    }
+  }
+}
+
+const live = startCharts(charts);
+const freshness = new Freshness(page, [page.server]);
+const feed = actionFeed(page, (action) => action.server_id === page.server.id);
+connect(page.ws, {
+  onAction: (action) => feed.update(action),
+  onFrame: (frame) => {
+    freshness.frame(frame);
+    live.frame(frame);
+    updateTable(frame);
+    const inferences = frame.values.filter((v) => v.metric === "inferences_per_s").map((v) => v.value);
+    document.querySelector("[data-inferences]").textContent = rate(combine(inferences, "sum"));
+    if (frame.status === "up") updateMemory(document.querySelector("[data-memory]"), frame);
+    document.querySelector("[data-error]").textContent = frame.error;
+  },
+  onOpen: (reconnected) => reconnected && live.reconnected(),
+});
