@@ -172,6 +172,11 @@ FLEET_RECONCILE_INTERVAL = env_float("FLEET_RECONCILE_INTERVAL", 15.0)
 # Unloading a model that served traffic this recently needs {"confirm": true}.
 FLEET_UNLOAD_CONFIRM_WINDOW = env_float("FLEET_UNLOAD_CONFIRM_WINDOW", 300.0)
 
+# Prefix of FleetDeck's own keys in Redis (telemetry), so that installs can share a Redis.
+FLEET_REDIS_PREFIX = os.environ.get("FLEET_REDIS_PREFIX", "fleetdeck")
+# /metrics (FleetDeck's own figures) asks for `Authorization: Bearer <this>` when set.
+FLEET_METRICS_TOKEN = os.environ.get("FLEET_METRICS_TOKEN", "")
+
 # --- Celery ---------------------------------------------------------------------------
 CELERY_BROKER_URL = REDIS_URL
 # A separate queue name lets a test run share a Redis with a running demo.

@@ -21,8 +21,10 @@ log = logging.getLogger(__name__)
 LIVE_METRICS = sorted(prometheus.SUPPORTED)
 
 
-def scrape_server(server_id: int) -> None:
+def scrape_server(server_id: int) -> bool | None:
     """Scrape one server's metrics (and, when due, its inventory), store, broadcast.
+
+    Returns whether the server answered, None if it no longer exists.
 
     Safe to run twice or out of order: a snapshot older than the stored baseline is dropped.
     A server that does not answer, or answers garbage, is marked down with the error; its
@@ -30,16 +32,15 @@ def scrape_server(server_id: int) -> None:
     """
     server = Server.objects.filter(id=server_id).first()
     if server is None:
-        return
+        return None
     if settings.PROMETHEUS_URL:
-        scrape_via_prometheus(server)
-        return
+        return scrape_via_prometheus(server)
     try:
         exposition = triton.fetch_metrics(server)
         snapshot = parse(exposition.text, exposition.at)
     except (triton.TritonError, MetricsParseError) as exc:
         mark_down(server, str(exc))
-        return
+        return False
 
     if inventory_due(server):
         refresh_inventory(server)
@@ -49,7 +50,7 @@ def scrape_server(server_id: int) -> None:
         locked = Server.objects.select_for_update().get(id=server.id)
         previous = Snapshot.from_json(locked.last_counters)
         if previous is not None and previous.at >= snapshot.at:
-            return  # a newer scrape already stored its window
+            return True  # a newer scrape already stored its window
         values = derive(previous, snapshot)
         storage.store(locked, at, values)
         Server.objects.filter(id=server.id).update(
@@ -59,9 +60,10 @@ def scrape_server(server_id: int) -> None:
             last_counters=snapshot.to_json(),
         )
     publish_frame(server.id, Server.Status.UP, at, values)
+    return True
 
 
-def scrape_via_prometheus(server: Server) -> None:
+def scrape_via_prometheus(server: Server) -> bool:
     """Prometheus mode: Prometheus scrapes and stores; FleetDeck reads the latest values
     for the live frame, and still reads the inventory from the server itself."""
     try:
@@ -71,15 +73,16 @@ def scrape_via_prometheus(server: Server) -> None:
     except prometheus.PrometheusError as exc:
         # Prometheus is down, not necessarily the server: unknown, not down.
         mark_down(server, f"prometheus: {exc}", status=Server.Status.UNKNOWN)
-        return
+        return False
     if not up:
         mark_down(server, error)
-        return
+        return False
     if inventory_due(server):
         refresh_inventory(server)
     now = timezone.now()
     Server.objects.filter(id=server.id).update(status=Server.Status.UP, last_scrape_at=now, last_error="")
     publish_frame(server.id, Server.Status.UP, now, values)
+    return True
 
 
 def mark_down(server: Server, error: str, status: str = Server.Status.DOWN) -> None:

@@ -66,3 +66,16 @@ def server_for() -> Iterator[Any]:
         )
 
     yield make
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _forget_telemetry() -> Iterator[None]:
+    """Drop this run's telemetry keys from the shared Redis (their prefix is per run)."""
+    yield
+    from django.conf import settings
+
+    from fleet.telemetry import _client
+
+    keys = list(_client().scan_iter(f"{settings.FLEET_REDIS_PREFIX}:*"))
+    if keys:
+        _client().delete(*keys)
