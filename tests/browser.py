@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -25,7 +24,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.celery_process import ROOT, database_url
+from tests.celery_process import ROOT, database_url, stop_group
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -86,14 +85,7 @@ def start_asgi_server(tmp_path: Path, name: str = "daphne") -> AsgiServer:
 
 
 def stop_asgi_server(server: AsgiServer) -> None:
-    popen = server.popen
-    if popen.poll() is None:
-        os.killpg(popen.pid, signal.SIGTERM)
-        try:
-            popen.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(popen.pid, signal.SIGKILL)
-            popen.wait()
+    stop_group(server.popen, timeout=10)
 
 
 @pytest.fixture

@@ -92,7 +92,7 @@ def start_worker(
     try:
         worker.wait_for(lambda: "ready." in log.read_text(), timeout=60)
     except BaseException:
-        _stop(popen)
+        stop_group(popen)
         raise
     return worker
 
@@ -103,7 +103,7 @@ def celery_worker_process(transactional_db: None, tmp_path: Path) -> Iterator[Wo
     try:
         yield worker
     finally:
-        _stop(worker.popen)
+        stop_group(worker.popen)
 
 
 @pytest.fixture
@@ -127,14 +127,15 @@ def celery_worker_factory(transactional_db: None, tmp_path: Path) -> Iterator[Ca
         yield make
     finally:
         for worker in started:
-            _stop(worker.popen)
+            stop_group(worker.popen)
 
 
-def _stop(popen: subprocess.Popen[Any]) -> None:
+def stop_group(popen: subprocess.Popen[Any], timeout: float = 15) -> None:
+    """SIGTERM a child started with start_new_session, then SIGKILL its group if it lingers."""
     if popen.poll() is None:
         os.killpg(popen.pid, signal.SIGTERM)
         try:
-            popen.wait(timeout=15)
+            popen.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             os.killpg(popen.pid, signal.SIGKILL)
             popen.wait()

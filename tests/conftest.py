@@ -5,6 +5,7 @@ Triton processes come from tests/triton_fixtures.py (loaded as a plugin in pypro
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -79,3 +80,17 @@ def _forget_telemetry() -> Iterator[None]:
     keys = list(_client().scan_iter(f"{settings.FLEET_REDIS_PREFIX}:*"))
     if keys:
         _client().delete(*keys)
+
+
+@pytest.fixture
+def scraped(triton: TritonProcess, server_for: Any) -> Server:
+    """The session's Triton registered and scraped twice, with 20 inferences of `fast` between."""
+    from fleet import services
+    from fleet.demo.traffic import send_inferences
+
+    server = server_for(triton)
+    services.scrape_server(server.id)
+    send_inferences(server.url, "fast", 20)
+    time.sleep(0.2)
+    services.scrape_server(server.id)
+    return server

@@ -4,21 +4,9 @@ import time
 
 import pytest
 
-from fleet import services
-from fleet.demo.traffic import send_inferences
 from tests.conftest import client_for
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def scraped(triton, server_for):
-    server = server_for(triton)
-    services.scrape_server(server.id)
-    send_inferences(server.url, "fast", 10)
-    time.sleep(0.2)
-    services.scrape_server(server.id)
-    return server
 
 
 def test_it_lists_models_with_state_including_ones_not_loaded(viewer, scraped) -> None:

@@ -1,24 +1,9 @@
 """The overview, server and model pages render what a scrape of a real Triton stored."""
 
-import time
-
 import pytest
 from django.test import Client
 
-from fleet import services
-from fleet.demo.traffic import send_inferences
-
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def scraped(triton, server_for):
-    server = server_for(triton)
-    services.scrape_server(server.id)
-    send_inferences(server.url, "fast", 20)
-    time.sleep(0.2)
-    services.scrape_server(server.id)
-    return server
 
 
 def signed_in(user) -> Client:
