@@ -196,7 +196,9 @@ def apply_statistics(server: Server, stats: list[dict[str, Any]]) -> dict[tuple[
     memory: dict[tuple[str, str], int] = {}
     for entry in stats:
         usage = entry.get("memory_usage")
-        if not isinstance(usage, list):
+        # Backends that do not estimate memory (python, most others) report an empty list:
+        # that is "unknown", not zero bytes.
+        if not isinstance(usage, list) or not usage:
             continue
         total = sum(int(item.get("byte_size", 0)) for item in usage if isinstance(item, dict))
         memory[(str(entry.get("name", "")), str(entry.get("version", "")))] = total
