@@ -187,7 +187,10 @@ FLEET_SCRAPE_QUEUE = os.environ.get("FLEET_SCRAPE_QUEUE", CELERY_TASK_DEFAULT_QU
 CELERY_TASK_QUEUES = [
     Queue(name, routing_key=name) for name in (CELERY_TASK_DEFAULT_QUEUE, FLEET_SCRAPE_QUEUE)
 ]
-CELERY_TASK_ROUTES = {"fleet.tasks.scrape": {"queue": FLEET_SCRAPE_QUEUE}}
+CELERY_TASK_ROUTES = {
+    "fleet.tasks.scrape": {"queue": FLEET_SCRAPE_QUEUE},
+    "fleet.tasks.scrape_fleet_via_prometheus": {"queue": FLEET_SCRAPE_QUEUE},
+}
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

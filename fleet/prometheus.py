@@ -14,6 +14,8 @@ is still read from FleetDeck's own storage.
 from __future__ import annotations
 
 import math
+from collections import defaultdict
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -142,42 +144,58 @@ def range_query(
     return with_gaps(points, step)
 
 
-def latest(server: Server, metrics: list[str], window: str | None = None) -> list[dict[str, Any]]:
-    """Current value of each metric per (model, version) — the live frame in Prometheus mode."""
+@dataclass
+class TargetState:
+    """What Prometheus says of one server right now."""
+
+    up: bool
+    error: str = ""
+    values: list[dict[str, Any]] = field(default_factory=list)
+
+
+def fleet_state(
+    servers: list[Server], metrics: list[str], window: str | None = None
+) -> dict[int, TargetState]:
+    """Every server's health and current values, in one query per metric for the whole fleet.
+
+    Queries `by (instance, ...)` instead of per server, so the load on Prometheus does not
+    grow with the fleet: a tick costs len(metrics) + 1 queries for ten servers or a thousand.
+    """
     window = window or f"{settings.PROMETHEUS_RATE_WINDOW:.0f}s"
-    sel = selector(server)
+    by_instance: dict[str, list[int]] = defaultdict(list)  # two rows may name one target
+    for server in servers:
+        by_instance[instance(server)].append(server.id)
     client = _client()
-    values: list[dict[str, Any]] = []
     try:
+        up = {row["metric"].get("instance"): float(row["value"][1]) for row in client.custom_query("up")}
+        states: dict[int, TargetState] = {}
+        for name, ids in by_instance.items():
+            if up.get(name) == 1:
+                error = ""
+            elif name not in up:
+                error = f"Prometheus has no target with instance={name}"
+            else:
+                error = f"Prometheus cannot scrape {name} (up == 0)"
+            states.update({server_id: TargetState(up=not error, error=error) for server_id in ids})
         for metric in metrics:
-            by = "model, version" if METRICS[metric].level == "model" else ""
-            expr = promql(metric, sel, window, by)
+            model_level = METRICS[metric].level == "model"
+            expr = promql(metric, "", window, "instance, model, version" if model_level else "instance")
             for row in client.custom_query(expr):
+                labels = row.get("metric", {})
                 value = float(row["value"][1])
-                if math.isfinite(value):
-                    labels = row.get("metric", {})
-                    values.append(
-                        {
-                            "model": labels.get("model", ""),
-                            "version": labels.get("version", ""),
-                            "metric": metric,
-                            "label": "",
-                            "value": value,
-                        }
-                    )
+                if not math.isfinite(value):
+                    continue
+                for server_id in by_instance.get(labels.get("instance", ""), []):
+                    if states[server_id].up:
+                        states[server_id].values.append(
+                            {
+                                "model": labels.get("model", ""),
+                                "version": labels.get("version", ""),
+                                "metric": metric,
+                                "label": "",
+                                "value": value,
+                            }
+                        )
     except (PrometheusApiClientException, RequestException) as exc:
         raise PrometheusError(str(exc)) from exc
-    return values
-
-
-def target_up(server: Server) -> tuple[bool, str]:
-    """Prometheus' own view of the target: `up` is 1 when its last scrape worked."""
-    try:
-        rows = _client().custom_query(f"up{selector(server)}")
-    except (PrometheusApiClientException, RequestException) as exc:
-        raise PrometheusError(str(exc)) from exc
-    if not rows:
-        return False, f"Prometheus has no target with instance={instance(server)}"
-    if float(rows[0]["value"][1]) != 1:
-        return False, f"Prometheus cannot scrape {instance(server)} (up == 0)"
-    return True, ""
+    return states

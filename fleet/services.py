@@ -34,7 +34,7 @@ def scrape_server(server_id: int) -> bool | None:
     if server is None:
         return None
     if settings.PROMETHEUS_URL:
-        return scrape_via_prometheus(server)
+        return refresh_inventory_if_due(server)
     try:
         exposition = triton.fetch_metrics(server)
         snapshot = parse(exposition.text, exposition.at)
@@ -63,26 +63,35 @@ def scrape_server(server_id: int) -> bool | None:
     return True
 
 
-def scrape_via_prometheus(server: Server) -> bool:
-    """Prometheus mode: Prometheus scrapes and stores; FleetDeck reads the latest values
-    for the live frame, and still reads the inventory from the server itself."""
-    try:
-        up, error = prometheus.target_up(server)
-        if up:
-            values = [Derived(**row) for row in prometheus.latest(server, LIVE_METRICS)]
-    except prometheus.PrometheusError as exc:
-        # Prometheus is down, not necessarily the server: unknown, not down.
-        mark_down(server, f"prometheus: {exc}", status=Server.Status.UNKNOWN)
-        return False
-    if not up:
-        mark_down(server, error)
-        return False
+def refresh_inventory_if_due(server: Server) -> bool:
+    """Prometheus mode's per-server task: metrics come from Prometheus (see
+    scrape_fleet_via_prometheus); the repository index, statistics and configs still come
+    from the server itself."""
     if inventory_due(server):
         refresh_inventory(server)
-    now = timezone.now()
-    Server.objects.filter(id=server.id).update(status=Server.Status.UP, last_scrape_at=now, last_error="")
-    publish_frame(server.id, Server.Status.UP, now, values)
     return True
+
+
+def scrape_fleet_via_prometheus() -> int:
+    """One tick in Prometheus mode: every server's status and live frame from a handful of
+    fleet-wide PromQL queries. Returns how many servers are up."""
+    servers = list(Server.objects.all())
+    try:
+        states = prometheus.fleet_state(servers, LIVE_METRICS)
+    except prometheus.PrometheusError as exc:
+        # Prometheus is down, not necessarily the servers: unknown, not down.
+        for server in servers:
+            mark_down(server, f"prometheus: {exc}", status=Server.Status.UNKNOWN)
+        return 0
+    now = timezone.now()
+    for server in servers:
+        state = states[server.id]
+        if not state.up:
+            mark_down(server, state.error)
+            continue
+        Server.objects.filter(id=server.id).update(status=Server.Status.UP, last_scrape_at=now, last_error="")
+        publish_frame(server.id, Server.Status.UP, now, [Derived(**row) for row in state.values])
+    return sum(state.up for state in states.values())
 
 
 def mark_down(server: Server, error: str, status: str = Server.Status.DOWN) -> None:

@@ -16,6 +16,9 @@ def dispatch_scrapes() -> int:
     """Fan out one scrape per server; a scrape not started within the interval is dropped."""
     expires = settings.FLEET_SCRAPE_INTERVAL * 0.9
     ids = list(Server.objects.values_list("id", flat=True))
+    if settings.PROMETHEUS_URL:
+        # Metrics of the whole fleet in one task; the per-server tasks only read inventory.
+        scrape_fleet_via_prometheus.apply_async(expires=expires)
     for server_id in ids:
         scrape.apply_async((server_id,), {"dispatched_at": time.time()}, expires=expires)
     return len(ids)
@@ -29,6 +32,11 @@ def scrape(server_id: int, dispatched_at: float | None = None) -> None:
     if ok is not None:  # None: the server was deleted meanwhile
         lag = started - dispatched_at if dispatched_at is not None else None
         telemetry.record_scrape(server_id, time.time() - started, lag, ok)
+
+
+@shared_task(ignore_result=True)
+def scrape_fleet_via_prometheus() -> int:
+    return services.scrape_fleet_via_prometheus()
 
 
 @shared_task(ignore_result=True)

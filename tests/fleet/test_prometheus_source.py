@@ -10,10 +10,13 @@ from pathlib import Path
 
 import pytest
 import requests
+from django.utils import timezone
+from prometheus_client.parser import text_string_to_metric_families
 
 from fleet import prometheus, series, services, storage
 from fleet.demo.traffic import send_inferences
 from fleet.localfleet import free_port_block
+from fleet.metrics import Derived
 from fleet.models import Server
 from tests.conftest import client_for
 
@@ -118,22 +121,45 @@ def test_it_reads_live_values_and_target_health_from_prometheus(triton, prom, se
     settings.PROMETHEUS_RATE_WINDOW = 3.0
     server = server_for(triton)
     steady_traffic(server.url, 4.0)
-    services.scrape_server(server.id)
+    assert services.scrape_fleet_via_prometheus() == 1
     server.refresh_from_db()
     assert server.status == Server.Status.UP, server.last_error
-    live = {(v["model"], v["metric"]): v["value"] for v in prometheus.latest(server, ["inferences_per_s"])}
+    state = prometheus.fleet_state([server], ["inferences_per_s"])[server.id]
+    live = {(v["model"], v["metric"]): v["value"] for v in state.values}
     assert live[("fast", "inferences_per_s")] > 0
-    # Series not in Prometheus still come from our own storage.
-    assert (
-        series.points(storage.SeriesQuery(server, "memory_usage_bytes", timedelta(minutes=5), "fast"))
-        is not None
+    # memory_usage is not in Prometheus (it comes from the statistics API): still our storage.
+    storage.store(server, timezone.now(), [Derived("memory_usage_bytes", 123.0, "fast", "1")])
+    memory = storage.SeriesQuery(server, "memory_usage_bytes", timedelta(minutes=5), "fast")
+    assert [v for _, v in series.points(memory)] == [123.0]
+
+
+def queries_served(prom: str) -> float:
+    body = requests.get(f"{prom}/metrics", timeout=5).text
+    return sum(
+        s.value
+        for family in text_string_to_metric_families(body)
+        for s in family.samples
+        if s.name == "prometheus_http_requests_total" and s.labels.get("handler") == "/api/v1/query"
     )
+
+
+def test_it_asks_prometheus_the_same_number_of_queries_for_any_fleet_size(triton, prom, settings) -> None:
+    settings.PROMETHEUS_URL = prom
+    Server.objects.create(name="one", url=triton.http_url, metrics_url=triton.metrics_url)
+    before = queries_served(prom)
+    services.scrape_fleet_via_prometheus()
+    one = queries_served(prom) - before
+    for n in range(20):
+        Server.objects.create(name=f"more-{n}", url=f"http://127.0.0.1:{n + 1}")
+    before = queries_served(prom)
+    services.scrape_fleet_via_prometheus()
+    assert queries_served(prom) - before == one == len(services.LIVE_METRICS) + 1
 
 
 def test_it_marks_a_server_prometheus_does_not_scrape_as_down(prom, settings) -> None:
     settings.PROMETHEUS_URL = prom
     server = Server.objects.create(name="unscraped", url="http://127.0.0.1:1")
-    services.scrape_server(server.id)
+    services.scrape_fleet_via_prometheus()
     server.refresh_from_db()
     assert server.status == Server.Status.DOWN
     assert "no target" in server.last_error
@@ -142,7 +168,7 @@ def test_it_marks_a_server_prometheus_does_not_scrape_as_down(prom, settings) ->
 def test_it_marks_servers_unknown_when_prometheus_is_unreachable(settings) -> None:
     settings.PROMETHEUS_URL = f"http://127.0.0.1:{free_port_block(1)}"
     server = Server.objects.create(name="s", url="http://127.0.0.1:1")
-    services.scrape_server(server.id)
+    services.scrape_fleet_via_prometheus()
     server.refresh_from_db()
     assert server.status == Server.Status.UNKNOWN
     assert server.last_error.startswith("prometheus:")
