@@ -27,6 +27,7 @@ from typing import Any, TypedDict
 
 from django.conf import settings
 from django.db import IntegrityError, close_old_connections, connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from . import services, triton
@@ -150,9 +151,16 @@ def payload(action: Action) -> ActionPayload:
     }
 
 
-def recent(server_id: int | None = None, model: str | None = None, limit: int = 6) -> list[ActionPayload]:
-    """The newest actions (optionally of one server, or one model on it), as broadcast."""
-    rows = Action.objects.select_related("server", "requested_by").order_by("-requested_at")
+def recent(
+    server_id: int | None = None,
+    model: str | None = None,
+    limit: int = 6,
+    within: timedelta = timedelta(hours=1),
+) -> list[ActionPayload]:
+    """The newest actions of the last `within` plus any still active (optionally of one
+    server, or one model on it), as broadcast: what a page shows when it opens."""
+    fresh = Q(requested_at__gte=timezone.now() - within) | Q(state__in=Action.ACTIVE_STATES)
+    rows = Action.objects.select_related("server", "requested_by").filter(fresh).order_by("-requested_at")
     if server_id is not None:
         rows = rows.filter(server_id=server_id)
     if model is not None:

@@ -11,6 +11,7 @@ const names = new Map(page.servers.map((s) => [s.id, s.name]));
 // (server, model) -> load now; replaced for a server at each of its frames.
 const loads = new Map();
 let rankingsLive = false;
+let reloadSoon = null;
 
 function modelLoads(frame) {
   const byModel = new Map();
@@ -84,7 +85,12 @@ function renderRankings() {
 function onFrame(frame) {
   freshness.frame(frame);
   const card = cards.get(frame.server_id);
-  if (!card) return; // a server added after the page loaded: shown on the next load
+  if (!card) {
+    // A server registered after the page loaded: its card is rendered by the server, so
+    // reload once (a few seconds later, so a burst of new servers costs one reload).
+    reloadSoon ??= setTimeout(() => location.reload(), 3000);
+    return;
+  }
   card.querySelector("[data-error]").textContent = frame.error;
   if (frame.status === "up") {
     const inferences = frame.values.filter((v) => v.metric === "inferences_per_s").map((v) => v.value);
