@@ -189,11 +189,15 @@ class Series(models.Model):
 
 
 class Point(models.Model):
-    """A raw point, kept for FLEET_RAW_RETENTION."""
+    """A raw point, kept for FLEET_RAW_RETENTION.
+
+    A null value marks a gap: the server stopped answering at `at`. Charts break the line
+    there, however short the outage, and aggregates skip it.
+    """
 
     series = models.ForeignKey(Series, on_delete=models.CASCADE, related_name="points")
     at = models.DateTimeField()
-    value = models.FloatField()
+    value = models.FloatField(null=True)
 
     class Meta:
         indexes = [models.Index(fields=["series", "at"], name="point_series_at")]

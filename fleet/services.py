@@ -8,6 +8,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Case, F, TextField, Value, When
 from django.utils import timezone
 
 from . import prometheus, storage, triton
@@ -56,7 +57,7 @@ def scrape_server(server_id: int) -> bool | None:
         Server.objects.filter(id=server.id).update(
             status=Server.Status.UP,
             last_scrape_at=at,
-            last_error="",
+            last_error=_kept_inventory_error(),
             last_counters=snapshot.to_json(),
         )
     publish_frame(server.id, Server.Status.UP, at, values)
@@ -89,16 +90,39 @@ def scrape_fleet_via_prometheus() -> int:
         if not state.up:
             mark_down(server, state.error)
             continue
-        Server.objects.filter(id=server.id).update(status=Server.Status.UP, last_scrape_at=now, last_error="")
+        Server.objects.filter(id=server.id).update(
+            status=Server.Status.UP, last_scrape_at=now, last_error=_kept_inventory_error()
+        )
         publish_frame(server.id, Server.Status.UP, now, [Derived(**row) for row in state.values])
     return sum(state.up for state in states.values())
 
 
+# An inventory error (say, a missing --http-restricted-api header) outlives the metric
+# scrapes in between: only the next inventory read clears it.
+INVENTORY_ERROR = "inventory: "
+
+
+def _kept_inventory_error() -> Case:
+    """last_error after a good metrics scrape: empty, unless the inventory read failed."""
+    return Case(
+        When(last_error__startswith=INVENTORY_ERROR, then=F("last_error")),
+        default=Value(""),
+        output_field=TextField(),
+    )
+
+
 def mark_down(server: Server, error: str, status: str = Server.Status.DOWN) -> None:
-    """Record a failed scrape. Dropping the counter baseline keeps rates from spanning the gap."""
+    """Record a failed scrape. Dropping the counter baseline keeps rates from spanning the gap;
+    on the first failure after a good scrape, the server's series get a gap marker."""
     log.info("scrape of %s failed: %s", server.name, error)
-    Server.objects.filter(id=server.id).update(status=status, last_error=error[:2000], last_counters=None)
-    publish_frame(server.id, status, timezone.now(), [], error=error)
+    now = timezone.now()
+    with transaction.atomic():
+        locked = Server.objects.select_for_update().filter(id=server.id)
+        was_up = locked.values_list("status", flat=True).first() == Server.Status.UP
+        locked.update(status=status, last_error=error[:2000], last_counters=None)
+        if was_up and server.last_scrape_at is not None:
+            storage.mark_gap(server, since=server.last_scrape_at, at=now)
+    publish_frame(server.id, status, now, [], error=error)
 
 
 def publish_frame(server_id: int, status: str, at: datetime, values: list[Derived], error: str = "") -> None:
@@ -142,8 +166,9 @@ def refresh_inventory(server: Server) -> None:
         index = triton.repository_index(server)
         stats = triton.model_statistics(server)
     except triton.TritonError as exc:
-        Server.objects.filter(id=server.id).update(last_error=f"inventory: {exc}"[:2000])
+        Server.objects.filter(id=server.id).update(last_error=f"{INVENTORY_ERROR}{exc}"[:2000])
         return
+    Server.objects.filter(id=server.id, last_error__startswith=INVENTORY_ERROR).update(last_error="")
     changed = apply_index(server, index, now)
     memory = apply_statistics(server, stats)
     storage.store(

@@ -57,6 +57,15 @@ def store(server: Server, at: datetime, values: Sequence[Derived]) -> int:
     return len(values)
 
 
+def mark_gap(server: Server, since: datetime, at: datetime) -> int:
+    """A null point at `at` in every series that has a point since `since` (the server's last
+    good scrape): an explicit gap, so even an outage shorter than a few intervals shows."""
+    live = Point.objects.filter(series__server=server, at__gte=since).values_list("series_id", flat=True)
+    markers = [Point(series_id=series_id, at=at, value=None) for series_id in set(live)]
+    Point.objects.bulk_create(markers)
+    return len(markers)
+
+
 # --- Maintenance ------------------------------------------------------------------------
 
 
@@ -83,7 +92,10 @@ def rollup(now: datetime | None = None) -> dict[int, int]:
                 Point.objects.filter(at__gte=start, at__lt=end)
                 .annotate(bucket=trunc("at"))
                 .values("series_id", "bucket")
-                .annotate(count=Count("id"), total=Sum("value"), minimum=Min("value"), maximum=Max("value"))
+                # Count("value") skips gap markers (null), as Sum, Min and Max do.
+                .annotate(
+                    count=Count("value"), total=Sum("value"), minimum=Min("value"), maximum=Max("value")
+                )
             )
         else:
             start = newest or (now - settings.FLEET_MINUTE_RETENTION)
@@ -106,6 +118,7 @@ def rollup(now: datetime | None = None) -> dict[int, int]:
                 maximum=row["maximum"],
             )
             for row in rows
+            if row["count"]  # a bucket of gap markers only has no value
         ]
         Rollup.objects.bulk_create(
             objs,
@@ -183,14 +196,18 @@ def query(q: SeriesQuery, now: datetime | None = None) -> list[tuple[float, floa
             last = at if last is None or at > last else last
         # The newest buckets are not rolled up yet: read them raw.
         raw_from = (last + timedelta(seconds=step)) if last else start
+    gaps: set[float] = set()
     for at, value in Point.objects.filter(series_id__in=ids, at__gte=raw_from).values_list("at", "value"):
-        buckets[at.timestamp()].append(value)
+        if value is None:
+            gaps.add(at.timestamp())
+        else:
+            buckets[at.timestamp()].append(value)
 
     aggregate = METRICS[q.metric].aggregate if q.metric in METRICS else "sum"
-    points: list[tuple[float, float | None]] = []
-    for t in sorted(buckets):
-        values = buckets[t]
+    points: list[tuple[float, float | None]] = [(t, None) for t in gaps - buckets.keys()]
+    for t, values in buckets.items():
         points.append((t, sum(values) if aggregate == "sum" else sum(values) / len(values)))
+    points.sort()
     return with_gaps(points, step or settings.FLEET_SCRAPE_INTERVAL)
 
 
@@ -198,7 +215,9 @@ def with_gaps(points: list[tuple[float, float | None]], step: float) -> list[tup
     """Insert (t, None) where two neighbours are more than 2.5 steps apart."""
     out: list[tuple[float, float | None]] = []
     for t, value in points:
-        if out and t - out[-1][0] > 2.5 * step:
+        if out and out[-1][1] is not None and value is not None and t - out[-1][0] > 2.5 * step:
             out.append((out[-1][0] + step, None))
+        if value is None and out and out[-1][1] is None:
+            continue  # one marker per gap
         out.append((t, value))
     return out

@@ -65,3 +65,13 @@ def test_it_answers_a_week_from_rollups_not_raw_points(series: Series) -> None:
     # 10 one-minute buckets plus the raw tail of the current, unfinished minute.
     assert len(week) < 20
     assert sum(v for _, v in week if v is not None) > 0
+
+
+def test_it_leaves_gap_markers_out_of_rollups(series: Series) -> None:
+    start = NOW.replace(second=0) - timedelta(minutes=2)
+    add_points(series, start, count=6, step=5, value=10)  # first half of a minute
+    Point.objects.create(series=series, at=start + timedelta(seconds=31), value=None)  # server down
+    Point.objects.create(series=series, at=start + timedelta(minutes=1, seconds=1), value=None)  # still down
+    storage.rollup(now=NOW)
+    (rollup,) = Rollup.objects.filter(step=60)  # the all-gap minute has no row
+    assert (rollup.count, rollup.minimum, rollup.maximum) == (6, 10, 15)
