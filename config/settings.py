@@ -132,10 +132,14 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 
+# Prefix of FleetDeck's own keys in Redis (channel layer, telemetry), so that installs, or
+# a test run and a demo, can share one Redis.
+FLEET_REDIS_PREFIX = os.environ.get("FLEET_REDIS_PREFIX", "fleetdeck")
+
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL]},
+        "CONFIG": {"hosts": [REDIS_URL], "prefix": f"{FLEET_REDIS_PREFIX}:asgi"},
     }
 }
 
@@ -172,8 +176,6 @@ FLEET_RECONCILE_INTERVAL = env_float("FLEET_RECONCILE_INTERVAL", 15.0)
 # Unloading a model that served traffic this recently needs {"confirm": true}.
 FLEET_UNLOAD_CONFIRM_WINDOW = env_float("FLEET_UNLOAD_CONFIRM_WINDOW", 300.0)
 
-# Prefix of FleetDeck's own keys in Redis (telemetry), so that installs can share a Redis.
-FLEET_REDIS_PREFIX = os.environ.get("FLEET_REDIS_PREFIX", "fleetdeck")
 # /metrics (FleetDeck's own figures) asks for `Authorization: Bearer <this>` when set.
 FLEET_METRICS_TOKEN = os.environ.get("FLEET_METRICS_TOKEN", "")
 
