@@ -28,7 +28,10 @@ def _page(request: HttpRequest, extra: dict[str, Any]) -> dict[str, Any]:
         "range": key,
         "since": int(window.total_seconds()),
         "now": timezone.now().timestamp(),
-        "metrics": {name: {"unit": m.unit, "aggregate": m.aggregate} for name, m in METRICS.items()},
+        "metrics": {
+            name: {"unit": m.unit, "aggregate": m.aggregate, "weight": m.weight}
+            for name, m in METRICS.items()
+        },
         **extra,
     }
 

@@ -11,6 +11,7 @@ snapshot. The rate math follows Prometheus' `rate()`:
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -26,28 +27,35 @@ class MetricInfo:
     level: Literal["model", "server"]
     # How series of several versions (or GPUs, or failure reasons) combine into one.
     aggregate: Aggregate = "sum"
+    # For averages: the rate of their denominator. Averages of several series are weighted by
+    # it, so that queue µs per request over two versions is Σ queue µs / Σ requests.
+    weight: str | None = None
 
+
+PER_REQUEST = "requests_per_s"
 
 METRICS: dict[str, MetricInfo] = {
     "requests_per_s": MetricInfo("requests/s", "Successful requests per second.", "model"),
     "inferences_per_s": MetricInfo("inferences/s", "Inferences per second (a batch of n counts n).", "model"),
     "executions_per_s": MetricInfo("executions/s", "Model executions per second.", "model"),
     "failures_per_s": MetricInfo("failures/s", "Failed requests per second, label = reason.", "model"),
-    "request_us_per_request": MetricInfo("µs/request", "Average end-to-end request time.", "model", "mean"),
+    "request_us_per_request": MetricInfo(
+        "µs/request", "Average end-to-end request time.", "model", "mean", PER_REQUEST
+    ),
     "queue_us_per_request": MetricInfo(
-        "µs/request", "Average time a request waited in the queue.", "model", "mean"
+        "µs/request", "Average time a request waited in the queue.", "model", "mean", PER_REQUEST
     ),
     "compute_input_us_per_request": MetricInfo(
-        "µs/request", "Average time spent preparing inputs.", "model", "mean"
+        "µs/request", "Average time spent preparing inputs.", "model", "mean", PER_REQUEST
     ),
     "compute_infer_us_per_request": MetricInfo(
-        "µs/request", "Average time spent executing the model.", "model", "mean"
+        "µs/request", "Average time spent executing the model.", "model", "mean", PER_REQUEST
     ),
     "compute_output_us_per_request": MetricInfo(
-        "µs/request", "Average time spent extracting outputs.", "model", "mean"
+        "µs/request", "Average time spent extracting outputs.", "model", "mean", PER_REQUEST
     ),
     "avg_batch_size": MetricInfo(
-        "inferences/execution", "Average batch size per execution.", "model", "mean"
+        "inferences/execution", "Average batch size per execution.", "model", "mean", "executions_per_s"
     ),
     "pending_requests": MetricInfo("requests", "Requests waiting or running now (gauge).", "model"),
     "memory_usage_bytes": MetricInfo(
@@ -61,6 +69,28 @@ METRICS: dict[str, MetricInfo] = {
     "cpu_memory_used_bytes": MetricInfo("bytes", "Server CPU memory used.", "server"),
     "cpu_memory_total_bytes": MetricInfo("bytes", "Server CPU memory total.", "server"),
 }
+
+
+def combine(
+    metric: str, values: Sequence[float], weights: Sequence[float | None] | None = None
+) -> float | None:
+    """Several series of one metric (versions, GPUs, reasons, models) as one number.
+
+    Rates and gauges add up. Averages are weighted by their denominator's rate where every
+    weight is known and their sum is positive (exact: Σ avg·requests / Σ requests is
+    Σ queue µs / Σ requests over the same window); otherwise a plain mean.
+    """
+    if not values:
+        return None
+    info = METRICS[metric]
+    if info.aggregate == "sum":
+        return float(sum(values))
+    if weights is not None and len(weights) == len(values) and all(w is not None for w in weights):
+        total = sum(w for w in weights if w is not None)
+        if total > 0:
+            return sum(v * w for v, w in zip(values, weights, strict=True) if w is not None) / total
+    return sum(values) / len(values)
+
 
 # Per-model counter families and the short names used in snapshots.
 _MODEL_COUNTERS = {

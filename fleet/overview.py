@@ -17,6 +17,7 @@ from typing import Any
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
+from . import metrics
 from .metrics import METRICS
 from .models import ModelConfig, ModelEvent, ModelVersion, Point, Series, Server
 
@@ -104,12 +105,21 @@ def current(servers: Iterable[Server], metrics: Iterable[str], model: str | None
 
 
 def combine(values: Iterable[float], metric: str) -> float | None:
-    """Several series of one metric as one number, by the metric's aggregate."""
-    items = list(values)
-    if not items:
-        return None
-    total = sum(items)
-    return total if METRICS[metric].aggregate == "sum" else total / len(items)
+    """Several series of one metric as one number, by the metric's aggregate (unweighted)."""
+    return metrics.combine(metric, list(values))
+
+
+def weighted(points: Iterable[Latest], metric: str, pool: Iterable[Latest]) -> float | None:
+    """combine() of the `metric` points, each average weighted by its own version's
+    denominator rate found in `pool` (e.g. requests/s for queue µs per request)."""
+    chosen = [p for p in points if p.metric == metric]
+    weight = METRICS[metric].weight
+    if weight is None:
+        return metrics.combine(metric, [p.value for p in chosen])
+    rates = {(p.server_id, p.model, p.version): p.value for p in pool if p.metric == weight}
+    return metrics.combine(
+        metric, [p.value for p in chosen], [rates.get((p.server_id, p.model, p.version)) for p in chosen]
+    )
 
 
 # --- Fleet overview ------------------------------------------------------------------------
@@ -184,20 +194,20 @@ def memory_of(points: Iterable[Latest]) -> list[Memory]:
 
 def model_loads(servers: list[Server], points: Iterable[Latest]) -> list[ModelLoad]:
     names = {s.id: s.name for s in servers}
-    by_model: dict[tuple[int, str], dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    by_model: dict[tuple[int, str], list[Latest]] = defaultdict(list)
     for p in points:
         if p.model:
-            by_model[(p.server_id, p.model)][p.metric].append(p.value)
+            by_model[(p.server_id, p.model)].append(p)
     loads = []
-    for (server_id, model), metrics in by_model.items():
+    for (server_id, model), latest in by_model.items():
         loads.append(
             ModelLoad(
                 server_id=server_id,
                 server_name=names[server_id],
                 model=model,
-                inferences_per_s=combine(metrics["inferences_per_s"], "inferences_per_s") or 0.0,
-                pending=combine(metrics["pending_requests"], "pending_requests") or 0.0,
-                queue_us=combine(metrics["queue_us_per_request"], "queue_us_per_request"),
+                inferences_per_s=weighted(latest, "inferences_per_s", latest) or 0.0,
+                pending=weighted(latest, "pending_requests", latest) or 0.0,
+                queue_us=weighted(latest, "queue_us_per_request", latest),
             )
         )
     return loads
@@ -207,7 +217,8 @@ def fleet_overview(limit: int = 5) -> FleetOverview:
     """Every server with its load and memory, and the busiest and most queued models."""
     servers = list(Server.objects.all())
     points = current(
-        servers, (*SERVER_METRICS, "inferences_per_s", "pending_requests", "queue_us_per_request")
+        servers,
+        (*SERVER_METRICS, "inferences_per_s", "pending_requests", "queue_us_per_request", "requests_per_s"),
     )
     by_server: dict[int, list[Latest]] = defaultdict(list)
     for p in points:
@@ -332,6 +343,8 @@ class UnknownModel(LookupError):
 
 
 COMPARED = ("inferences_per_s", "queue_us_per_request", "pending_requests")
+# Read with COMPARED: the weights of its averages.
+WEIGHTS: tuple[str, ...] = tuple({w for m in COMPARED if (w := METRICS[m].weight)})
 
 
 def model_detail(server: Server, name: str, window: timedelta, now: datetime | None = None) -> ModelDetail:
@@ -365,22 +378,20 @@ def model_detail(server: Server, name: str, window: timedelta, now: datetime | N
 def comparisons(server: Server, name: str, now: datetime) -> list[Comparison]:
     """The model's key metrics now and an hour ago, next to the fleet's (all servers, all models)."""
     servers = list(Server.objects.all())
-    fleet_now = current(servers, COMPARED)
+    fleet_now = [p for p in current(servers, COMPARED + WEIGHTS) if p.model]
     this_now = [p for p in fleet_now if p.server_id == server.id and p.model == name]
-    hour_ago = latest_points([server.id], COMPARED, model=name, before=now - timedelta(hours=1))
-    out = []
-    for metric in COMPARED:
-        fleet_values = [p.value for p in fleet_now if p.metric == metric and p.model]
-        out.append(
-            Comparison(
-                metric=metric,
-                unit=METRICS[metric].unit,
-                now=combine((p.value for p in this_now if p.metric == metric), metric),
-                hour_ago=combine((p.value for p in hour_ago if p.metric == metric), metric),
-                fleet=combine(fleet_values, metric),
-            )
+    hour_ago = latest_points([server.id], COMPARED + WEIGHTS, model=name, before=now - timedelta(hours=1))
+    return [
+        Comparison(
+            metric=metric,
+            unit=METRICS[metric].unit,
+            now=weighted(this_now, metric, this_now),
+            hour_ago=weighted(hour_ago, metric, hour_ago),
+            # The fleet's queue time per request: Σ queue µs / Σ requests over every model.
+            fleet=weighted(fleet_now, metric, fleet_now),
         )
-    return out
+        for metric in COMPARED
+    ]
 
 
 def _version_key(version: str) -> tuple[int, str]:

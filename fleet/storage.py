@@ -19,7 +19,7 @@ from django.db.models import Count, Max, Min, Sum
 from django.db.models.functions import TruncHour, TruncMinute
 from django.utils import timezone
 
-from .metrics import METRICS, Derived
+from .metrics import METRICS, Derived, combine
 from .models import Point, Rollup, Series, Server
 
 MINUTE = 60
@@ -168,45 +168,74 @@ def _resolution(since: timedelta) -> int:
     return HOUR
 
 
-def query(q: SeriesQuery, now: datetime | None = None) -> list[tuple[float, float | None]]:
-    """Points of one metric as [(unix_seconds, value)], series combined, gaps as None.
-
-    Several versions, labels (GPUs, failure reasons) combine at each timestamp by the
-    metric's aggregate (sum or mean). Where the timeline has a hole (a server down, a model
-    unloaded) a (t, None) marks it, so a chart draws a gap instead of a line across it.
-    """
-    now = now or timezone.now()
-    start = now - q.since
-    series = Series.objects.filter(server=q.server, model=q.model, metric=q.metric)
+def _series(q: SeriesQuery, metric: str) -> dict[int, tuple[str, str]]:
+    """{series id: (version, label)} of one metric matching the query's filters."""
+    series = Series.objects.filter(server=q.server, model=q.model, metric=metric)
     if q.version is not None:
         series = series.filter(version=q.version)
-    if q.label is not None:
+    if q.label is not None and metric == q.metric:
         series = series.filter(label=q.label)
-    ids = list(series.values_list("id", flat=True))
-    if not ids:
-        return []
-    step = _resolution(q.since)
-    buckets: dict[float, list[float]] = defaultdict(list)
+    return {sid: (version, label) for sid, version, label in series.values_list("id", "version", "label")}
+
+
+Readings = dict[float, dict[int, float]]  # {unix seconds: {series id: value}}
+
+
+def _read(ids: Iterable[int], start: datetime, step: int) -> tuple[Readings, set[float]]:
+    """Values of the series from `start` (rollup means at `step`, then raw), and gap times."""
+    ids = list(ids)
+    readings: Readings = defaultdict(dict)
     raw_from = start
     if step:
         rollups = Rollup.objects.filter(series_id__in=ids, step=step, at__gte=_floor(start, step))
         last = None
-        for at, total, count in rollups.values_list("at", "total", "count"):
-            buckets[at.timestamp()].append(total / count)
+        for sid, at, total, count in rollups.values_list("series_id", "at", "total", "count"):
+            readings[at.timestamp()][sid] = total / count
             last = at if last is None or at > last else last
         # The newest buckets are not rolled up yet: read them raw.
         raw_from = (last + timedelta(seconds=step)) if last else start
     gaps: set[float] = set()
-    for at, value in Point.objects.filter(series_id__in=ids, at__gte=raw_from).values_list("at", "value"):
+    for sid, at, value in Point.objects.filter(series_id__in=ids, at__gte=raw_from).values_list(
+        "series_id", "at", "value"
+    ):
         if value is None:
             gaps.add(at.timestamp())
         else:
-            buckets[at.timestamp()].append(value)
+            readings[at.timestamp()][sid] = value
+    return readings, gaps
 
-    aggregate = METRICS[q.metric].aggregate if q.metric in METRICS else "sum"
-    points: list[tuple[float, float | None]] = [(t, None) for t in gaps - buckets.keys()]
-    for t, values in buckets.items():
-        points.append((t, sum(values) if aggregate == "sum" else sum(values) / len(values)))
+
+def query(q: SeriesQuery, now: datetime | None = None) -> list[tuple[float, float | None]]:
+    """Points of one metric as [(unix_seconds, value)], series combined, gaps as None.
+
+    Several versions, labels (GPUs, failure reasons) combine at each timestamp by
+    fleet.metrics.combine: rates add up, averages are weighted by their denominator's rate
+    (requests for per-request times). Where the timeline has a hole (a server down, a model
+    unloaded) a (t, None) marks it, so a chart draws a gap instead of a line across it.
+    """
+    now = now or timezone.now()
+    start = now - q.since
+    series = _series(q, q.metric)
+    if not series:
+        return []
+    step = _resolution(q.since)
+    readings, gaps = _read(series, start, step)
+    weight_metric = METRICS[q.metric].weight if q.metric in METRICS else None
+    weights: dict[tuple[float, str], float] = {}
+    if weight_metric and len({version for version, _ in series.values()}) > 1:
+        weight_series = _series(q, weight_metric)
+        weight_readings, _ = _read(weight_series, start, step)
+        weights = {
+            (t, weight_series[sid][0]): value
+            for t, row in weight_readings.items()
+            for sid, value in row.items()
+        }
+
+    points: list[tuple[float, float | None]] = [(t, None) for t in gaps - readings.keys()]
+    for t, row in readings.items():
+        values = list(row.values())
+        row_weights = [weights.get((t, series[sid][0])) for sid in row] if weights else None
+        points.append((t, combine(q.metric, values, row_weights)))
     points.sort()
     return with_gaps(points, step or settings.FLEET_SCRAPE_INTERVAL)
 

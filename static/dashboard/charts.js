@@ -1,6 +1,6 @@
 // Time-series charts: history from the REST API, then live points from socket frames
 // appended with Plotly.extendTraces (no full redraw), in a bounded window.
-import { combine, plotTime, plotlyText } from "./format.js";
+import { combineRows, plotTime, plotlyText } from "./format.js";
 
 const COLORS = ["#1a73e8", "#e8710a", "#188038", "#a142f4", "#d01884", "#12b5cb", "#f9ab00", "#5f6368"];
 const CONFIG = { displaylogo: false, responsive: true, modeBarButtonsToRemove: ["select2d", "lasso2d"] };
@@ -137,7 +137,7 @@ export class TimeChart {
             (trace.label === null || trace.label === undefined || v.label === trace.label),
         );
         if (!matching.length) return;
-        value = combine(matching.map((v) => v.value), this.page.metrics[trace.metric].aggregate) * (trace.scale ?? 1);
+        value = combineRows(matching, trace.metric, this.page.metrics, frame.values) * (trace.scale ?? 1);
       }
       x.push([plotTime(frame.at)]);
       y.push([value]);

@@ -52,9 +52,26 @@ export function readPage() {
   return JSON.parse(document.getElementById("page-data").textContent);
 }
 
-// Several series of one metric as one number, like fleet.overview.combine.
-export function combine(values, aggregate) {
+// Several series of one metric as one number, like fleet.metrics.combine: rates add up,
+// averages are weighted by their denominator's rate when every weight is known.
+export function combine(values, aggregate, weights) {
   if (!values.length) return null;
+  if (aggregate === "mean" && weights && weights.every((w) => typeof w === "number")) {
+    const total = weights.reduce((a, b) => a + b, 0);
+    if (total > 0) return values.reduce((sum, v, i) => sum + v * weights[i], 0) / total;
+  }
   const total = values.reduce((a, b) => a + b, 0);
   return aggregate === "mean" ? total / values.length : total;
+}
+
+// Frame rows ({server_id?, model, version, metric, value}) of `metric` as one number; the
+// weights of averages (e.g. requests/s for queue time per request) are looked up in `pool`.
+export function combineRows(rows, metric, metrics, pool = rows) {
+  const info = metrics[metric];
+  const chosen = rows.filter((r) => r.metric === metric);
+  const values = chosen.map((r) => r.value);
+  if (!info.weight) return combine(values, info.aggregate);
+  const key = (r) => `${r.server_id ?? ""}|${r.model}|${r.version}`;
+  const rates = new Map(pool.filter((r) => r.metric === info.weight).map((r) => [key(r), r.value]));
+  return combine(values, info.aggregate, chosen.map((r) => rates.get(key(r))));
 }

@@ -1,7 +1,7 @@
 // Model page: per-version charts of one model, live from its server's socket.
 import { actionFeed } from "./actions.js";
 import { chartsFor, startCharts } from "./charts.js";
-import { DASH, combine, count, duration, rate, readPage } from "./format.js";
+import { DASH, combineRows, count, duration, rate, readPage } from "./format.js";
 import { Freshness, connect } from "./live.js";
 
 const page = readPage();
@@ -43,8 +43,8 @@ const charts = chartsFor(page, [
 // (one frame per server per tick) so that the fleet column is as live as the model's.
 const compare = new Map([...document.querySelectorAll("#compare tr[data-metric]")].map((tr) => [tr.dataset.metric, tr]));
 const fleetValues = new Map(); // server id -> its latest frame's model values
-function show(cell, metric, values) {
-  const value = combine(values, page.metrics[metric].aggregate);
+function show(cell, metric, rows) {
+  const value = combineRows(rows, metric, page.metrics);
   if (value === null) cell.textContent = DASH;
   else if (metric === "queue_us_per_request") cell.textContent = `${duration(value)}/request`;
   else if (metric === "pending_requests") cell.textContent = count(value);
@@ -52,16 +52,17 @@ function show(cell, metric, values) {
 }
 function updateComparison(frame) {
   if (!page.fleet_servers.includes(frame.server_id)) return; // added since the page loaded
-  fleetValues.set(frame.server_id, frame.status === "up" ? frame.values.filter((v) => v.model) : []);
+  const rows = frame.status === "up" ? frame.values.filter((v) => v.model) : [];
+  fleetValues.set(frame.server_id, rows.map((v) => ({ ...v, server_id: frame.server_id })));
   const all = [...fleetValues.values()].flat();
   for (const [metric, tr] of compare) {
     if (frame.server_id === page.server.id) {
-      const mine = fleetValues.get(page.server.id).filter((v) => v.metric === metric && v.model === model);
-      show(tr.querySelector("[data-now]"), metric, mine.map((v) => v.value));
+      const mine = fleetValues.get(page.server.id).filter((v) => v.model === model);
+      show(tr.querySelector("[data-now]"), metric, mine);
     }
     // Until every server has sent a frame, the server-rendered fleet value stands.
     if (page.fleet_servers.every((id) => fleetValues.has(id))) {
-      show(tr.querySelector("[data-fleet]"), metric, all.filter((v) => v.metric === metric).map((v) => v.value));
+      show(tr.querySelector("[data-fleet]"), metric, all);
     }
   }
 }

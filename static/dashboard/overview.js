@@ -1,6 +1,6 @@
 // Fleet overview: server cards and model rankings updated in place from the fleet socket.
 import { actionFeed } from "./actions.js";
-import { combine, duration, rate, readPage } from "./format.js";
+import { combine, combineRows, duration, rate, readPage } from "./format.js";
 import { Freshness, connect } from "./live.js";
 import { updateMemory } from "./memory.js";
 
@@ -17,18 +17,15 @@ function modelLoads(frame) {
   const byModel = new Map();
   for (const v of frame.values) {
     if (!v.model) continue;
-    if (!byModel.has(v.model)) byModel.set(v.model, { inferences: [], pending: [], queue: [] });
-    const m = byModel.get(v.model);
-    if (v.metric === "inferences_per_s") m.inferences.push(v.value);
-    else if (v.metric === "pending_requests") m.pending.push(v.value);
-    else if (v.metric === "queue_us_per_request") m.queue.push(v.value);
+    if (!byModel.has(v.model)) byModel.set(v.model, []);
+    byModel.get(v.model).push(v);
   }
-  return [...byModel].map(([model, m]) => ({
+  return [...byModel].map(([model, rows]) => ({
     serverId: frame.server_id,
     model,
-    inferences: combine(m.inferences, "sum") ?? 0,
-    pending: combine(m.pending, "sum") ?? 0,
-    queue: combine(m.queue, "mean"),
+    inferences: combineRows(rows, "inferences_per_s", page.metrics) ?? 0,
+    pending: combineRows(rows, "pending_requests", page.metrics) ?? 0,
+    queue: combineRows(rows, "queue_us_per_request", page.metrics),
   }));
 }
 

@@ -1,5 +1,7 @@
 """memory_usage from Triton's statistics API: summed per version; an empty list is unknown."""
 
+from typing import Any
+
 import pytest
 
 from fleet import services
@@ -12,7 +14,7 @@ def test_it_sums_reported_memory_and_leaves_unreported_unknown() -> None:
     server = Server.objects.create(name="s", url="http://127.0.0.1:1")
     for name in ("resnet", "tokenizer"):
         ModelVersion.objects.create(server=server, name=name, version="1", state="READY")
-    stats = [
+    stats: list[dict[str, Any]] = [
         # As a TensorRT model on two GPUs reports it.
         {"name": "resnet", "version": "1", "memory_usage": [
             {"type": "GPU", "id": 0, "byte_size": 1_000_000},
