@@ -59,9 +59,10 @@ class AsgiServer:
         self.log = log
 
 
-def start_asgi_server(tmp_path: Path, name: str = "daphne") -> AsgiServer:
-    """daphne on a free port against this test's database; returns once /healthz answers."""
-    port = _free_port()
+def start_asgi_server(tmp_path: Path, name: str = "daphne", port: int | None = None) -> AsgiServer:
+    """daphne on `port` (default: a free one) against this test's database; returns once
+    /healthz answers."""
+    port = port or _free_port()
     log = tmp_path / f"{name}.log"
     env = {k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"}  # see chromium
     env.update(DATABASE_URL=database_url(), FLEET_SCRAPE_INTERVAL=str(SCRAPE_INTERVAL))

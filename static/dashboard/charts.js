@@ -16,6 +16,7 @@ export class TimeChart {
     this.loaded = false;
     this.pending = [];
     this.lastAt = 0;
+    this.firstAt = null; // the oldest point shown
   }
 
   seriesUrl(trace, since) {
@@ -50,7 +51,10 @@ export class TimeChart {
     const data = this.spec.traces.map((trace, i) => {
       const points = series[i];
       const scale = trace.scale ?? 1;
-      for (const [t] of points) this.lastAt = Math.max(this.lastAt, t);
+      for (const [t] of points) {
+        this.lastAt = Math.max(this.lastAt, t);
+        this.firstAt = this.firstAt === null ? t : Math.min(this.firstAt, t);
+      }
       const color = trace.color ?? COLORS[i % COLORS.length];
       return {
         type: "scatter",
@@ -145,6 +149,7 @@ export class TimeChart {
     });
     if (!indices.length) return;
     this.lastAt = frame.at;
+    this.firstAt ??= frame.at;
     Plotly.extendTraces(this.el, { x, y }, indices, this.maxPoints(this.historyLength)).then(() => {
       this.follow(frame.at);
       this.mark(frame.at);
@@ -155,8 +160,13 @@ export class TimeChart {
     return Math.max(this.lastAt, this.page.now);
   }
 
+  // The selected range, narrowed to the data there is (but at least a minute or 30
+  // scrapes): a fleet started five minutes ago fills the chart instead of a 1 h sliver.
   window(end) {
-    return [plotTime(end - this.page.since), plotTime(end)];
+    const minimum = Math.max(60, 30 * this.page.interval);
+    const have = this.firstAt === null ? 0 : end - this.firstAt;
+    const span = Math.min(this.page.since, Math.max(minimum, have));
+    return [plotTime(end - span), plotTime(end)];
   }
 
   // Slide the x range to end at `end` (a relayout of one attribute, not a redraw).
@@ -186,7 +196,10 @@ export class TimeChart {
       indices.push(i);
       this.lastAt = Math.max(this.lastAt, fresh[fresh.length - 1][0]);
     });
-    if (indices.length) Plotly.extendTraces(this.el, { x, y }, indices, this.maxPoints(this.historyLength));
+    if (indices.length) {
+      await Plotly.extendTraces(this.el, { x, y }, indices, this.maxPoints(this.historyLength));
+      this.follow(this.lastAt);
+    }
     this.mark(this.lastAt);
   }
 
