@@ -26,7 +26,9 @@ def test_it_reconnects_and_fills_the_gap_from_the_api(
     page.wait_for_function("document.body.classList.contains('offline')", timeout=10000)
     for _ in range(3):  # scrapes whose frames nobody relays
         scrape(server.id)
-    last_at = Server.objects.get(id=server.id).last_scrape_at.timestamp()
+    last_scrape = Server.objects.get(id=server.id).last_scrape_at
+    assert last_scrape is not None
+    last_at = last_scrape.timestamp()
 
     port = int(asgi_server.url.rsplit(":", 1)[1])
     restarted = start_asgi_server(tmp_path, "daphne-again", port=port)
