@@ -17,7 +17,7 @@ from fleet import prometheus, series, services, storage
 from fleet.demo.traffic import send_inferences
 from fleet.localfleet import free_port_block
 from fleet.metrics import Derived
-from fleet.models import Server
+from fleet.models import ModelVersion, Point, Server
 from tests.conftest import client_for
 
 pytestmark = [
@@ -172,3 +172,21 @@ def test_it_marks_servers_unknown_when_prometheus_is_unreachable(settings) -> No
     server.refresh_from_db()
     assert server.status == Server.Status.UNKNOWN
     assert server.last_error.startswith("prometheus:")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_runs_the_prometheus_tick_from_beat_in_a_real_worker(triton, prom, celery_worker_factory) -> None:
+    server = Server.objects.create(name="via-prom", url=triton.http_url, metrics_url=triton.metrics_url)
+    worker = celery_worker_factory("prom", env={"PROMETHEUS_URL": prom, "PROMETHEUS_RATE_WINDOW": "3"})
+
+    def scraped_through_prometheus() -> bool:
+        fresh = Server.objects.get(id=server.id)
+        return (
+            fresh.status == Server.Status.UP
+            and "fleet.tasks.scrape_fleet_via_prometheus" in worker.log.read_text()
+        )
+
+    worker.wait_for(scraped_through_prometheus, timeout=30)
+    assert ModelVersion.objects.filter(server=server, name="fast", state="READY").exists()  # inventory
+    # Prometheus is the store in this mode: no rate points of our own.
+    assert not Point.objects.filter(series__server=server, series__metric="inferences_per_s").exists()
