@@ -166,7 +166,7 @@ class ActionSerializer(serializers.ModelSerializer):
         return actions.elapsed_s(action)
 
     def get_estimate_s(self, action: Action) -> float | None:
-        return actions.estimate_s(action.server_id, action.model) if action.active else None
+        return actions.estimate_s(action)
 
 
 class ActionRequestSerializer(serializers.Serializer):

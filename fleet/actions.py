@@ -113,16 +113,19 @@ def elapsed_s(action: Action, now: datetime | None = None) -> float | None:
     return round((end - action.started_at).total_seconds(), 3)
 
 
-def estimate_s(server_id: int, model: str) -> float | None:
-    """Median load duration of the model's last ten successful loads on this server, else on
-    any server; None when it was never loaded through FleetDeck."""
+def estimate_s(action: Action) -> float | None:
+    """For a queued or running action: the median load duration of the model's last ten
+    successful loads on this server, else on any server; None when it was never loaded
+    through FleetDeck, and for an action that has ended."""
+    if not action.active:
+        return None
     done = Action.objects.filter(
-        model=model,
+        model=action.model,
         state=Action.State.SUCCEEDED,
         load_duration_s__isnull=False,
         kind__in=[Action.Kind.LOAD, Action.Kind.PROMOTE, Action.Kind.ROLLBACK],
     )
-    for scope in (done.filter(server_id=server_id), done):
+    for scope in (done.filter(server_id=action.server_id), done):
         durations = list(scope.order_by("-finished_at").values_list("load_duration_s", flat=True)[:10])
         if durations:
             return round(statistics.median(d for d in durations if d is not None), 3)
@@ -144,7 +147,7 @@ def payload(action: Action) -> ActionPayload:
         "started_at": _iso(action.started_at),
         "finished_at": _iso(action.finished_at),
         "elapsed_s": elapsed_s(action),
-        "estimate_s": estimate_s(server.id, action.model) if action.active else None,
+        "estimate_s": estimate_s(action),
         "load_duration_s": action.load_duration_s,
         "result": action.result,
         "error": action.error,

@@ -104,11 +104,6 @@ def current(servers: Iterable[Server], metrics: Iterable[str], model: str | None
     ]
 
 
-def combine(values: Iterable[float], metric: str) -> float | None:
-    """Several series of one metric as one number, by the metric's aggregate (unweighted)."""
-    return metrics.combine(metric, list(values))
-
-
 def weighted(points: Iterable[Latest], metric: str, pool: Iterable[Latest]) -> float | None:
     """combine() of the `metric` points, each average weighted by its own version's
     denominator rate found in `pool` (e.g. requests/s for queue µs per request)."""
@@ -220,27 +215,7 @@ def fleet_overview(limit: int = 5) -> FleetOverview:
         servers,
         (*SERVER_METRICS, "inferences_per_s", "pending_requests", "queue_us_per_request", "requests_per_s"),
     )
-    by_server: dict[int, list[Latest]] = defaultdict(list)
-    for p in points:
-        by_server[p.server_id].append(p)
-    ready: dict[int, set[str]] = defaultdict(set)
-    names: dict[int, set[str]] = defaultdict(set)
-    for server_id, name, state in ModelVersion.objects.values_list("server_id", "name", "state"):
-        names[server_id].add(name)
-        if state == ModelVersion.State.READY:
-            ready[server_id].add(name)
-    summaries = [
-        ServerSummary(
-            server=s,
-            inferences_per_s=combine(
-                (p.value for p in by_server[s.id] if p.metric == "inferences_per_s"), "inferences_per_s"
-            ),
-            ready=len(ready[s.id]),
-            total=len(names[s.id]),
-            memory=memory_of(by_server[s.id]),
-        )
-        for s in servers
-    ]
+    summaries = server_summaries(servers, points)
     loads = model_loads(servers, points)
     busiest = sorted((m for m in loads if m.inferences_per_s > 0), key=lambda m: -m.inferences_per_s)
     queued = sorted(
@@ -280,7 +255,7 @@ def server_models(server: Server) -> list[ModelRow]:
             version=mv.version,
             state=mv.state,
             reason=mv.reason,
-            values={m: combine(grouped[(mv.name, mv.version)][m], m) for m in TABLE_METRICS},
+            values={m: metrics.combine(m, grouped[(mv.name, mv.version)][m]) for m in TABLE_METRICS},
         )
         for mv in ModelVersion.objects.filter(server=server)
     ]
@@ -293,23 +268,33 @@ def series_labels(server: Server, metric: str, model: str = "") -> list[str]:
     )
 
 
-def server_summary(server: Server) -> ServerSummary:
-    points = current([server], (*SERVER_METRICS, "inferences_per_s"))
-    names = set(ModelVersion.objects.filter(server=server).values_list("name", flat=True))
-    ready = set(
-        ModelVersion.objects.filter(server=server, state=ModelVersion.State.READY).values_list(
-            "name", flat=True
+def server_summaries(servers: list[Server], points: Iterable[Latest]) -> list[ServerSummary]:
+    """Each server's inferences/s, models READY/total and memory, from its latest points."""
+    by_server: dict[int, list[Latest]] = defaultdict(list)
+    for p in points:
+        by_server[p.server_id].append(p)
+    ready: dict[int, set[str]] = defaultdict(set)
+    names: dict[int, set[str]] = defaultdict(set)
+    rows = ModelVersion.objects.filter(server__in=servers).values_list("server_id", "name", "state")
+    for server_id, name, state in rows:
+        names[server_id].add(name)
+        if state == ModelVersion.State.READY:
+            ready[server_id].add(name)
+    return [
+        ServerSummary(
+            server=s,
+            inferences_per_s=weighted(by_server[s.id], "inferences_per_s", by_server[s.id]),
+            ready=len(ready[s.id]),
+            total=len(names[s.id]),
+            memory=memory_of(by_server[s.id]),
         )
-    )
-    return ServerSummary(
-        server=server,
-        inferences_per_s=combine(
-            (p.value for p in points if p.metric == "inferences_per_s"), "inferences_per_s"
-        ),
-        ready=len(ready),
-        total=len(names),
-        memory=memory_of(points),
-    )
+        for s in servers
+    ]
+
+
+def server_summary(server: Server) -> ServerSummary:
+    (summary,) = server_summaries([server], current([server], (*SERVER_METRICS, "inferences_per_s")))
+    return summary
 
 
 # --- Model page ----------------------------------------------------------------------------

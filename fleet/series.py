@@ -15,7 +15,3 @@ def points(q: storage.SeriesQuery) -> list[tuple[float, float | None]]:
     if settings.PROMETHEUS_URL and q.metric in prometheus.SUPPORTED:
         return prometheus.range_query(q.server, q.metric, q.since, q.model, q.version, q.label)
     return storage.query(q)
-
-
-def source() -> str:
-    return "prometheus" if settings.PROMETHEUS_URL else "fleetdeck"

@@ -29,7 +29,7 @@ def scrape_server(server_id: int) -> bool | None:
 
     Safe to run twice or out of order: a snapshot older than the stored baseline is dropped.
     A server that does not answer, or answers garbage, is marked down with the error; its
-    earlier data stays, and no point is written, so charts show a gap.
+    earlier data stays, and its series get a gap marker (see mark_down), never zeros.
     """
     server = Server.objects.filter(id=server_id).first()
     if server is None:

@@ -28,22 +28,20 @@ HOUR = 3600
 
 def series_ids(server: Server, keys: Iterable[tuple[str, str, str, str]]) -> dict[tuple, int]:
     """Ids of the (model, version, metric, label) series of a server, creating missing ones."""
-    wanted = set(keys)
-    known = {
-        (s.model, s.version, s.metric, s.label): s.id
-        for s in Series.objects.filter(server=server).only("id", "model", "version", "metric", "label")
-    }
-    missing = wanted - known.keys()
+
+    def known() -> dict[tuple, int]:
+        rows = Series.objects.filter(server=server).values_list("model", "version", "metric", "label", "id")
+        return {(m, v, n, lb): sid for m, v, n, lb, sid in rows}
+
+    ids = known()
+    missing = set(keys) - ids.keys()
     if missing:
         Series.objects.bulk_create(
             [Series(server=server, model=m, version=v, metric=n, label=lb) for m, v, n, lb in missing],
             ignore_conflicts=True,  # a concurrent scrape may create the same series
         )
-        known = {
-            (s.model, s.version, s.metric, s.label): s.id
-            for s in Series.objects.filter(server=server).only("id", "model", "version", "metric", "label")
-        }
-    return known
+        ids = known()  # ignore_conflicts leaves the new rows without ids: read them back
+    return ids
 
 
 def store(server: Server, at: datetime, values: Sequence[Derived]) -> int:

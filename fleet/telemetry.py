@@ -53,10 +53,6 @@ def scrape_stats(server_ids: list[int]) -> dict[int, dict[str, float]]:
     return out
 
 
-def forget(server_id: int) -> None:
-    _client().delete(_key(server_id))
-
-
 def queue_lengths() -> dict[str, int]:
     """Messages waiting in each Celery queue (the Redis transport keeps a queue as a list)."""
     queues = [settings.CELERY_TASK_DEFAULT_QUEUE, settings.FLEET_SCRAPE_QUEUE]

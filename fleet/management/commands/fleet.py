@@ -120,7 +120,7 @@ class Command(BaseCommand):
         elapsed = actions.elapsed_s(action)
         if elapsed is not None:
             line += f" {elapsed:.1f} s"
-        estimate = actions.estimate_s(action.server_id, action.model) if action.active else None
+        estimate = actions.estimate_s(action)
         if estimate is not None:
             line += f" (usually {estimate:.1f} s)"
         return line
