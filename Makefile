@@ -10,10 +10,10 @@ STUB_DIR := $(TRITON_VENV)/lib/python$(PYVER)/site-packages/pytriton/tritonserve
 
 install: $(VENV)/.installed $(TRITON_VENV)/.installed
 
-$(VENV)/.installed: config/requirements/app.txt
+$(VENV)/.installed: config/requirements/app.txt config/requirements/dev.txt
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
-	$(VENV)/bin/pip install --quiet -r config/requirements/app.txt
+	$(VENV)/bin/pip install --quiet -r config/requirements/dev.txt
 	touch $@
 
 # Triton's python backend runs the first python3 on PATH and needs numpy<2: its own venv.
@@ -28,7 +28,7 @@ demo: install
 	$(PY) manage.py demo
 
 test: install
-	$(PY) -m fleet.embedded_redis $(PY) -m pytest
+	$(PY) -m fleet.demo.embedded_redis $(PY) -m pytest
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -60,7 +60,7 @@ def main() -> None:
     from django.contrib.auth.models import Group, User
     from django.core.management import call_command
 
-    from fleet.localfleet import DEMO_REPOSITORY, TritonProcess
+    from fleet.demo.localfleet import DEMO_REPOSITORY, TritonProcess
     from fleet.models import Action, Server
     from tests.conftest import client_for
 

@@ -5,50 +5,146 @@ SQLite in ./var, Redis on localhost (the demo and tests start an embedded one wh
 REDIS_URL is given), DEBUG off.
 """
 
+import math
 import os
+import secrets
+import time
 from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
 import django_stubs_ext
+from django.core.exceptions import ImproperlyConfigured
 from kombu import Queue
 
 # Lets ModelAdmin[Server] and friends be subscripted at run time, as the type stubs expect.
 django_stubs_ext.monkeypatch()
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = Path(os.environ.get("FLEET_VAR_DIR", BASE_DIR / "var"))
+
+
+# Every FLEET_* variable this module reads; any other FLEET_* in the environment is a typo.
+_READ: set[str] = set()
+# FLEET_* variables read outside the Django settings (the demo harness, a test knob).
+_READ_ELSEWHERE = {"FLEET_TRITON_HOME", "FLEET_LATENCY_SECONDS"}
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
 
 
 def env_bool(name: str, default: bool) -> bool:
-    value = os.environ.get(name)
-    if value is None:
+    """A switch: 1/true/yes/on or 0/false/no/off (any case); empty or unset is the default.
+
+    Anything else stops start-up naming the variable: a safety switch such as
+    FLEET_READ_ONLY=ture must fail safe, never read as false.
+    """
+    _READ.add(name)
+    value = os.environ.get(name, "").strip().lower()
+    if not value:
         return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ImproperlyConfigured(
+        f"Unexpected value {name}={os.environ[name]!r}: use one of {sorted(_TRUE)} or {sorted(_FALSE)}"
+    )
 
 
-def env_float(name: str, default: float) -> float:
-    value = os.environ.get(name)
-    return default if value in (None, "") else float(value)
+def env_float(name: str, default: float, minimum: float | None = 0.0) -> float:
+    """A number (empty or unset is the default); a bad or negative one names the variable."""
+    _READ.add(name)
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        number = float(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"Unexpected value {name}={value!r}: use a number") from None
+    if not math.isfinite(number) or (minimum is not None and number < minimum):
+        raise ImproperlyConfigured(f"Unexpected value {name}={value!r}: use a finite number >= {minimum}")
+    return number
+
+
+def env_int(name: str, default: int, minimum: int = 0) -> int:
+    """A whole number (empty or unset is the default); anything else names the variable."""
+    _READ.add(name)
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"Unexpected value {name}={value!r}: use a whole number") from None
+    if number < minimum:
+        raise ImproperlyConfigured(f"Unexpected value {name}={value!r}: use a whole number >= {minimum}")
+    return number
+
+
+def env_str(name: str, default: str) -> str:
+    _READ.add(name)
+    return os.environ.get(name, default)
+
+
+def env_choice(name: str, default: str, choices: set[str]) -> str:
+    _READ.add(name)
+    value = os.environ.get(name, "").strip() or default
+    if value not in choices:
+        raise ImproperlyConfigured(f"Unexpected value {name}={value!r}: use one of {sorted(choices)}")
+    return value
 
 
 def env_list(name: str, default: str) -> list[str]:
+    _READ.add(name)
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
-SECRET_KEY = os.environ.get("SECRET_KEY", "insecure-dev-key-set-SECRET_KEY-in-production")
-DEBUG = env_bool("DEBUG", False)
-ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
-CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
+VAR_DIR = Path(env_str("FLEET_VAR_DIR", str(BASE_DIR / "var")))
 
+DEBUG = env_bool("DEBUG", False)
 # Behind TLS (directly or through a proxy that sets X-Forwarded-Proto): secure cookies,
 # HSTS and a redirect to https. `manage.py check --deploy` is clean with this on.
 FLEET_HTTPS = env_bool("FLEET_HTTPS", False)
+
+
+def _secret_key() -> str:
+    """SECRET_KEY, else a random key made once and kept with this install's data.
+
+    Never a key shared by installs: anyone who read a published default could forge an
+    admin session. Production (FLEET_HTTPS, and the image, which sets FLEET_REQUIRE_SECRET_KEY)
+    refuses to start without an explicit one, since a key in a container's var/ would change
+    with every new container and log everybody out.
+    """
+    key = env_str("SECRET_KEY", "").strip()
+    if key:
+        return key
+    if FLEET_HTTPS or env_bool("FLEET_REQUIRE_SECRET_KEY", False):
+        raise ImproperlyConfigured("SECRET_KEY is not set: production needs an explicit, secret key")
+    path = VAR_DIR / "secret_key"
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    try:  # O_EXCL: of two processes starting at once, one writes and both read the same key
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        pass
+    else:
+        with os.fdopen(fd, "w") as out:
+            out.write(secrets.token_urlsafe(50))
+    for _ in range(50):  # the writer may not have written yet
+        key = path.read_text().strip()
+        if key:
+            return key
+        time.sleep(0.01)
+    raise ImproperlyConfigured(f"{path} is empty: delete it and start again")
+
+
+SECRET_KEY = _secret_key()
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
+
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if FLEET_HTTPS else None
 SECURE_SSL_REDIRECT = FLEET_HTTPS
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]  # probes and Prometheus speak plain http
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = FLEET_HTTPS
-SECURE_HSTS_SECONDS = int(env_float("SECURE_HSTS_SECONDS", 31536000 if FLEET_HTTPS else 0))
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000 if FLEET_HTTPS else 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", FLEET_HTTPS)
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", FLEET_HTTPS)
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -103,7 +199,7 @@ TEMPLATES = [
 
 DATABASES = {
     "default": dj_database_url.parse(
-        os.environ.get("DATABASE_URL", f"sqlite:///{VAR_DIR / 'fleetdeck.sqlite3'}"),
+        env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'fleetdeck.sqlite3'}"),
         conn_max_age=60,
     )
 }
@@ -130,11 +226,11 @@ STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "staticfiles"
 
-REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
 
 # Prefix of FleetDeck's own keys in Redis (channel layer, telemetry), so that installs, or
 # a test run and a demo, can share one Redis.
-FLEET_REDIS_PREFIX = os.environ.get("FLEET_REDIS_PREFIX", "fleetdeck")
+FLEET_REDIS_PREFIX = env_str("FLEET_REDIS_PREFIX", "fleetdeck")
 
 CHANNEL_LAYERS = {
     "default": {
@@ -149,9 +245,9 @@ FLEET_SCRAPE_INTERVAL = env_float("FLEET_SCRAPE_INTERVAL", 5.0)
 FLEET_INVENTORY_INTERVAL = env_float("FLEET_INVENTORY_INTERVAL", 30.0)
 FLEET_HTTP_CONNECT_TIMEOUT = env_float("FLEET_HTTP_CONNECT_TIMEOUT", 1.0)
 FLEET_HTTP_READ_TIMEOUT = env_float("FLEET_HTTP_READ_TIMEOUT", 3.0)
-FLEET_METRICS_MAX_BYTES = int(env_float("FLEET_METRICS_MAX_BYTES", 16 * 1024 * 1024))
+FLEET_METRICS_MAX_BYTES = env_int("FLEET_METRICS_MAX_BYTES", 16 * 1024 * 1024, minimum=1)
 # Read series from an existing Prometheus that scrapes the servers, instead of storing our own.
-PROMETHEUS_URL = os.environ.get("PROMETHEUS_URL", "").rstrip("/")
+PROMETHEUS_URL = env_str("PROMETHEUS_URL", "").rstrip("/")
 # The range of rate() in PromQL, in seconds: at least 4 of Prometheus' scrape intervals.
 PROMETHEUS_RATE_WINDOW = env_float("PROMETHEUS_RATE_WINDOW", 60.0)
 # Retention: raw points, 1-minute and 1-hour rollups.
@@ -177,15 +273,15 @@ FLEET_RECONCILE_INTERVAL = env_float("FLEET_RECONCILE_INTERVAL", 15.0)
 FLEET_UNLOAD_CONFIRM_WINDOW = env_float("FLEET_UNLOAD_CONFIRM_WINDOW", 300.0)
 
 # /metrics (FleetDeck's own figures) asks for `Authorization: Bearer <this>` when set.
-FLEET_METRICS_TOKEN = os.environ.get("FLEET_METRICS_TOKEN", "")
+FLEET_METRICS_TOKEN = env_str("FLEET_METRICS_TOKEN", "")
 
 # --- Celery ---------------------------------------------------------------------------
 CELERY_BROKER_URL = REDIS_URL
 # A separate queue name lets a test run share a Redis with a running demo.
-CELERY_TASK_DEFAULT_QUEUE = os.environ.get("FLEET_CELERY_QUEUE", "celery")
+CELERY_TASK_DEFAULT_QUEUE = env_str("FLEET_CELERY_QUEUE", "celery")
 # Scrapes have their own queue, so a fleet of hundreds of servers can get workers of its own
 # (`celery -A config worker -Q scrape`) while a plain worker consumes both queues.
-FLEET_SCRAPE_QUEUE = os.environ.get("FLEET_SCRAPE_QUEUE", CELERY_TASK_DEFAULT_QUEUE + "-scrape")
+FLEET_SCRAPE_QUEUE = env_str("FLEET_SCRAPE_QUEUE", CELERY_TASK_DEFAULT_QUEUE + "-scrape")
 CELERY_TASK_QUEUES = [
     Queue(name, routing_key=name) for name in (CELERY_TASK_DEFAULT_QUEUE, FLEET_SCRAPE_QUEUE)
 ]
@@ -232,7 +328,7 @@ SPECTACULAR_SETTINGS = {
 }
 
 # LOG_FORMAT=json for one JSON object per line (log shippers); plain text otherwise.
-LOG_FORMAT = os.environ.get("LOG_FORMAT", "plain")
+LOG_FORMAT = env_choice("LOG_FORMAT", "plain", {"plain", "json"})
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -250,7 +346,11 @@ LOGGING = {
             "formatter": "json" if LOG_FORMAT == "json" else "plain",
         }
     },
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["console"], "level": env_choice("LOG_LEVEL", "INFO", {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"})},
 }
+
+_UNKNOWN = sorted(n for n in os.environ if n.startswith("FLEET_") and n not in _READ | _READ_ELSEWHERE)
+if _UNKNOWN:
+    raise ImproperlyConfigured(f"Unknown setting {', '.join(_UNKNOWN)}: a typo? See the README's settings table.")
 
 VAR_DIR.mkdir(parents=True, exist_ok=True)

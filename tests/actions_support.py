@@ -10,7 +10,7 @@ from typing import Any
 
 import requests
 
-from fleet.localfleet import DEMO_REPOSITORY
+from fleet.demo.localfleet import DEMO_REPOSITORY
 from fleet.models import Action
 
 _VERSIONED_V1 = DEMO_REPOSITORY / "versioned" / "1" / "model.py"

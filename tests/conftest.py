@@ -14,7 +14,7 @@ from django.contrib.auth.models import Group, User
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from fleet.localfleet import TritonProcess
+from fleet.demo.localfleet import TritonProcess
 from fleet.models import Server
 
 

@@ -1,4 +1,4 @@
-"""pytest plugin: real tritonserver processes on loopback (see fleet/localfleet.py).
+"""pytest plugin: real tritonserver processes on loopback (see fleet/demo/localfleet.py).
 
 - `triton`: one server on the demo repository for the whole session. Shared, so
   tests must compare metric *deltas* and must not kill, restart or unload on it.
@@ -15,7 +15,7 @@ from typing import Protocol
 
 import pytest
 
-from fleet.localfleet import DEMO_MODELS_AT_START, DEMO_REPOSITORY, TritonProcess
+from fleet.demo.localfleet import DEMO_MODELS_AT_START, DEMO_REPOSITORY, TritonProcess
 
 
 class TritonFactory(Protocol):

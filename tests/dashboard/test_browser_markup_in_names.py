@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from fleet.localfleet import DEMO_REPOSITORY
+from fleet.demo.localfleet import DEMO_REPOSITORY
 from tests.browser import scrape, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

@@ -20,7 +20,7 @@ import tritonclient.http as httpclient
 from tritonclient.utils import InferenceServerException
 
 from fleet.demo import traffic
-from fleet.localfleet import (
+from fleet.demo.localfleet import (
     DEMO_MODELS_AT_START,
     DEMO_REPOSITORY,
     REPO_ROOT,
@@ -223,7 +223,7 @@ def test_it_takes_the_server_down_when_the_parent_dies(tmp_path: Path) -> None:
     script = textwrap.dedent(
         """
         import sys, time
-        from fleet.localfleet import TritonProcess, DEMO_REPOSITORY
+        from fleet.demo.localfleet import TritonProcess, DEMO_REPOSITORY
         server = TritonProcess(DEMO_REPOSITORY, models=["fast"], log_path=sys.argv[1])
         server.start()
         server.wait_ready()

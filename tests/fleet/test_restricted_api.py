@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from fleet import actions, services
-from fleet.localfleet import DEMO_MODELS_AT_START, DEMO_REPOSITORY, TritonProcess
+from fleet.demo.localfleet import DEMO_MODELS_AT_START, DEMO_REPOSITORY, TritonProcess
 from fleet.models import Action, ModelVersion, Server
 
 pytestmark = pytest.mark.django_db

@@ -8,7 +8,7 @@ import pytest
 import requests
 
 from fleet import services
-from fleet.localfleet import free_port_block
+from fleet.demo.localfleet import free_port_block
 from fleet.models import Point, Server
 
 pytestmark = pytest.mark.django_db

