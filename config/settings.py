@@ -329,6 +329,7 @@ SPECTACULAR_SETTINGS = {
 
 # LOG_FORMAT=json for one JSON object per line (log shippers); plain text otherwise.
 LOG_FORMAT = env_choice("LOG_FORMAT", "plain", {"plain", "json"})
+LOG_LEVEL = env_choice("LOG_LEVEL", "INFO", {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"})
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -346,11 +347,11 @@ LOGGING = {
             "formatter": "json" if LOG_FORMAT == "json" else "plain",
         }
     },
-    "root": {"handlers": ["console"], "level": env_choice("LOG_LEVEL", "INFO", {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"})},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
 }
 
 _UNKNOWN = sorted(n for n in os.environ if n.startswith("FLEET_") and n not in _READ | _READ_ELSEWHERE)
 if _UNKNOWN:
-    raise ImproperlyConfigured(f"Unknown setting {', '.join(_UNKNOWN)}: a typo? See the README's settings table.")
+    raise ImproperlyConfigured(f"Unknown setting {', '.join(_UNKNOWN)}: a typo? See the README.")
 
 VAR_DIR.mkdir(parents=True, exist_ok=True)

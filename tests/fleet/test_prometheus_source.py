@@ -14,8 +14,8 @@ from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
 from fleet import prometheus, series, services, storage
-from fleet.demo.traffic import send_inferences
 from fleet.demo.localfleet import free_port_block
+from fleet.demo.traffic import send_inferences
 from fleet.metrics import Derived
 from fleet.models import ModelVersion, Point, Server
 from tests.conftest import client_for
