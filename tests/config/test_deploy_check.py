@@ -25,7 +25,7 @@ def test_it_reports_nothing_with_the_production_environment() -> None:
     assert "no issues" in result.stdout
 
 
-def test_it_flags_the_development_defaults() -> None:
-    result = check_deploy()
+def test_it_flags_the_development_defaults(tmp_path: Path) -> None:
+    result = check_deploy(FLEET_VAR_DIR=str(tmp_path))
     assert result.returncode != 0
-    assert "SECRET_KEY" in result.stderr + result.stdout
+    assert "SECURE_SSL_REDIRECT" in result.stderr + result.stdout
