@@ -225,6 +225,13 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# collectstatic writes .gz and .br beside each file and WhiteNoise serves the one the
+# browser accepts (Plotly: 1.2 MB → ~0.35 MB). Not the manifest variant: file names keep
+# their version instead of a hash, and pages render without a collected manifest.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
 
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
 
