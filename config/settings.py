@@ -160,7 +160,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
+    "axes",
     "drf_spectacular",
     "channels",
     "fleet",
@@ -176,6 +177,10 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Who may use which route: dashboard/access.py's one table (API views apply it in DRF).
+    "dashboard.access.AccessMiddleware",
+    # Last, as django-axes asks: it answers a locked-out login.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -217,6 +222,25 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/"
 
+# Login throttling (django-axes), for the login page and the admin's: after this many
+# failures for one username from one address, that pair is locked out for the cool-off.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("FLEET_LOGIN_FAILURE_LIMIT", 10, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_float("FLEET_LOGIN_COOLOFF_MINUTES", 15.0))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+
+# API tokens (django-rest-knox): stored as SHA-512 digests, each with an expiry.
+FLEET_API_TOKEN_DAYS = env_int("FLEET_API_TOKEN_DAYS", 90, minimum=1)
+FLEET_API_TOKEN_MAX_DAYS = env_int("FLEET_API_TOKEN_MAX_DAYS", 365, minimum=1)
+if FLEET_API_TOKEN_DAYS > FLEET_API_TOKEN_MAX_DAYS:
+    raise ImproperlyConfigured("FLEET_API_TOKEN_DAYS is above FLEET_API_TOKEN_MAX_DAYS")
+REST_KNOX = {"TOKEN_TTL": timedelta(days=FLEET_API_TOKEN_DAYS)}
+
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = False
@@ -252,6 +276,10 @@ FLEET_SCRAPE_INTERVAL = env_float("FLEET_SCRAPE_INTERVAL", 5.0)
 FLEET_INVENTORY_INTERVAL = env_float("FLEET_INVENTORY_INTERVAL", 30.0)
 FLEET_HTTP_CONNECT_TIMEOUT = env_float("FLEET_HTTP_CONNECT_TIMEOUT", 1.0)
 FLEET_HTTP_READ_TIMEOUT = env_float("FLEET_HTTP_READ_TIMEOUT", 3.0)
+# The read timeout bounds each socket read; this bounds a whole answer (a server dripping a
+# byte at a time would otherwise hold a worker for as long as it likes). Loads use
+# FLEET_LOAD_TIMEOUT instead.
+FLEET_HTTP_DEADLINE = env_float("FLEET_HTTP_DEADLINE", 10.0)
 FLEET_METRICS_MAX_BYTES = env_int("FLEET_METRICS_MAX_BYTES", 16 * 1024 * 1024, minimum=1)
 # Read series from an existing Prometheus that scrapes the servers, instead of storing our own.
 PROMETHEUS_URL = env_str("PROMETHEUS_URL", "").rstrip("/")
@@ -324,7 +352,7 @@ REST_FRAMEWORK = {
         "dashboard.auth.BearerTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PERMISSION_CLASSES": ["dashboard.permissions.RouteAccess"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
 SPECTACULAR_SETTINGS = {
@@ -332,6 +360,7 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Read and control a fleet of NVIDIA Triton Inference Servers.",
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["dashboard.permissions.RouteAccess"],
 }
 
 # LOG_FORMAT=json for one JSON object per line (log shippers); plain text otherwise.

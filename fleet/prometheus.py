@@ -1,7 +1,7 @@
 """Prometheus as the metrics source (PROMETHEUS_URL set): series from PromQL.
 
-The same metric names and units as the built-in scraper (fleet.metrics.METRICS), so pages
-and the API do not change. The rules are the same too, written in PromQL:
+The same metric names and units as the built-in scraper (fleet.catalog), so pages and the
+API do not change. The rules are the same too, written in PromQL by each catalog row:
 - rates with `rate()` (resets handled by Prometheus), summed over `gpu_uuid`;
 - per-request averages as a ratio of rates, guarded with `> 0` so windows without requests
   yield no point instead of a division by zero;
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -25,37 +26,10 @@ from django.utils import timezone
 from prometheus_api_client import PrometheusApiClientException, PrometheusConnect
 from requests import RequestException
 
-from .metrics import METRICS
+from .catalog import METRICS
+from .derive import Derived
 from .models import Server
 from .storage import with_gaps
-
-_COUNTERS = {
-    "requests_per_s": "nv_inference_request_success",
-    "inferences_per_s": "nv_inference_count",
-    "executions_per_s": "nv_inference_exec_count",
-    "failures_per_s": "nv_inference_request_failure",
-}
-_PER_REQUEST = {
-    "request_us_per_request": "nv_inference_request_duration_us",
-    "queue_us_per_request": "nv_inference_queue_duration_us",
-    "compute_input_us_per_request": "nv_inference_compute_input_duration_us",
-    "compute_infer_us_per_request": "nv_inference_compute_infer_duration_us",
-    "compute_output_us_per_request": "nv_inference_compute_output_duration_us",
-}
-_GAUGES = {
-    "pending_requests": ("sum", "nv_inference_pending_request_count"),
-    "gpu_memory_used_bytes": ("sum", "nv_gpu_memory_used_bytes"),
-    "gpu_memory_total_bytes": ("sum", "nv_gpu_memory_total_bytes"),
-    "gpu_utilization": ("avg", "nv_gpu_utilization"),
-    "gpu_power_watts": ("sum", "nv_gpu_power_usage"),
-    "cpu_utilization": ("avg", "nv_cpu_utilization"),
-    "cpu_memory_used_bytes": ("sum", "nv_cpu_memory_used_bytes"),
-    "cpu_memory_total_bytes": ("sum", "nv_cpu_memory_total_bytes"),
-}
-# The label that `label=` filters on, per metric.
-_LABEL = {"failures_per_s": "reason", **{m: "gpu_uuid" for m in _GAUGES if m.startswith("gpu_")}}
-
-SUPPORTED = set(_COUNTERS) | set(_PER_REQUEST) | set(_GAUGES) | {"avg_batch_size"}
 
 
 class PrometheusError(Exception):
@@ -83,26 +57,16 @@ def selector(server: Server, model: str = "", version: str | None = None, **labe
 
 
 def promql(metric: str, sel: str, window: str, by: str = "") -> str:
-    """The PromQL expression for one FleetDeck metric over a selector.
-
-    `by` ("model, version") keeps those labels instead of summing over them.
-    """
-    agg = f"sum by ({by}) " if by else "sum"
-    if metric in _COUNTERS:
-        return f"{agg}(rate({_COUNTERS[metric]}{sel}[{window}]))"
-    if metric in _PER_REQUEST:
-        requests = f"{agg}(rate(nv_inference_request_success{sel}[{window}]))"
-        return f"{agg}(rate({_PER_REQUEST[metric]}{sel}[{window}])) / ({requests} > 0)"
-    if metric == "avg_batch_size":
-        executions = f"{agg}(rate(nv_inference_exec_count{sel}[{window}]))"
-        return f"{agg}(rate(nv_inference_count{sel}[{window}])) / ({executions} > 0)"
-    how, family = _GAUGES[metric]
-    return f"{how}{f' by ({by}) ' if by else ''}({family}{sel})"
+    """The PromQL expression for one FleetDeck metric over a selector (see Metric.promql)."""
+    expr = METRICS[metric].promql(sel, window, by)
+    if expr is None:
+        raise ValueError(f"{metric} is not in Prometheus")
+    return expr
 
 
 def _client() -> PrometheusConnect:
     return PrometheusConnect(
-        url=settings.PROMETHEUS_URL, disable_ssl=True, timeout=settings.FLEET_HTTP_READ_TIMEOUT
+        url=settings.PROMETHEUS_URL, disable_ssl=False, timeout=settings.FLEET_HTTP_READ_TIMEOUT
     )
 
 
@@ -124,7 +88,8 @@ def range_query(
     now = now or timezone.now()
     step = _step(since)
     window = f"{max(settings.PROMETHEUS_RATE_WINDOW, 2 * step):.0f}s"
-    sel = selector(server, model, version, **({_LABEL[metric]: label} if metric in _LABEL else {}))
+    kept = METRICS[metric].label
+    sel = selector(server, model, version, **({kept: label} if kept else {}))
     try:
         result: list[dict[str, Any]] = _client().custom_query_range(
             promql(metric, sel, window),
@@ -150,11 +115,11 @@ class TargetState:
 
     up: bool
     error: str = ""
-    values: list[dict[str, Any]] = field(default_factory=list)
+    values: list[Derived] = field(default_factory=list)
 
 
 def fleet_state(
-    servers: list[Server], metrics: list[str], window: str | None = None
+    servers: list[Server], metrics: Sequence[str], window: str | None = None
 ) -> dict[int, TargetState]:
     """Every server's health and current values, in one query per metric for the whole fleet.
 
@@ -178,24 +143,25 @@ def fleet_state(
                 error = f"Prometheus cannot scrape {name} (up == 0)"
             states.update({server_id: TargetState(up=not error, error=error) for server_id in ids})
         for metric in metrics:
-            model_level = METRICS[metric].level == "model"
-            expr = promql(metric, "", window, "instance, model, version" if model_level else "instance")
-            for row in client.custom_query(expr):
+            info = METRICS[metric]
+            # The labels the built-in scraper keeps, so a live frame has the same rows in
+            # either mode: per version for model metrics, per GPU or reason where kept.
+            by = ["instance", *(["model", "version"] if info.level == "model" else []), info.label]
+            for row in client.custom_query(promql(metric, "", window, ", ".join(filter(None, by)))):
                 labels = row.get("metric", {})
                 value = float(row["value"][1])
                 if not math.isfinite(value):
                     continue
+                derived = Derived(
+                    metric,
+                    value,
+                    labels.get("model", ""),
+                    labels.get("version", ""),
+                    labels.get(info.label, "") if info.label else "",
+                )
                 for server_id in by_instance.get(labels.get("instance", ""), []):
                     if states[server_id].up:
-                        states[server_id].values.append(
-                            {
-                                "model": labels.get("model", ""),
-                                "version": labels.get("version", ""),
-                                "metric": metric,
-                                "label": "",
-                                "value": value,
-                            }
-                        )
+                        states[server_id].values.append(derived)
     except (PrometheusApiClientException, RequestException) as exc:
         raise PrometheusError(str(exc)) from exc
     return states

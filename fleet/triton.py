@@ -9,6 +9,7 @@ timeouts so that one slow server never holds up the others, and every failure su
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
+import gevent
 import requests
 import tritonclient.http as triton_http
 from django.conf import settings
@@ -49,41 +51,71 @@ def _timeouts() -> tuple[float, float]:
 
 
 def fetch_metrics(target: Target) -> Exposition:
-    """GET the metrics endpoint; refuse bodies over FLEET_METRICS_MAX_BYTES."""
+    """GET the metrics endpoint within FLEET_HTTP_DEADLINE; refuse bodies over
+    FLEET_METRICS_MAX_BYTES and redirects.
+
+    The read timeout bounds each socket read, not the whole answer: a server that sends a
+    byte every 0.4 s never trips it. A timer therefore shuts the socket down at the deadline,
+    which ends the blocked read. Redirects are not followed: they would send the server's
+    auth header to wherever the endpoint points, internal addresses included.
+    """
     limit = settings.FLEET_METRICS_MAX_BYTES
+    deadline = settings.FLEET_HTTP_DEADLINE
+    started = time.monotonic()
     try:
         with requests.get(
-            target.metrics_url, timeout=_timeouts(), stream=True, headers=target.headers
+            target.metrics_url,
+            timeout=_timeouts(),
+            stream=True,
+            headers=target.headers,
+            allow_redirects=False,
         ) as response:
+            if response.is_redirect:
+                raise TritonError(f"metrics: HTTP {response.status_code}, a redirect (not followed)")
             response.raise_for_status()
-            body = bytearray()
-            for chunk in response.iter_content(chunk_size=65536):
-                body += chunk
-                if len(body) > limit:
-                    raise TritonError(f"metrics body larger than {limit} bytes")
+            remaining = max(deadline - (time.monotonic() - started), 0.0)
+            watchdog = threading.Timer(remaining, response.raw.shutdown)
+            watchdog.start()
+            try:
+                body = bytearray()
+                for chunk in response.iter_content(chunk_size=65536):
+                    body += chunk
+                    if len(body) > limit:
+                        raise TritonError(f"metrics: body larger than {limit} bytes")
+            finally:
+                watchdog.cancel()
             at = time.time()
     except requests.RequestException as exc:
+        if time.monotonic() - started >= deadline:
+            raise TritonError(f"metrics: no complete answer within {deadline:g} s") from exc
         raise TritonError(f"metrics: {_describe(exc)}") from exc
+    if time.monotonic() - started >= deadline:  # the shutdown can look like a short, clean end
+        raise TritonError(f"metrics: no complete answer within {deadline:g} s")
     try:
         return Exposition(text=body.decode("utf-8"), at=at)
     except UnicodeDecodeError as exc:
-        raise TritonError(f"metrics body is not UTF-8: {exc}") from exc
+        raise TritonError(f"metrics: body is not UTF-8 (byte {exc.start})") from exc
 
 
 def _describe(exc: requests.RequestException) -> str:
+    """The failure in our words only: whoever runs an endpoint must not be able to make
+    FleetDeck repeat text of their choosing (or of an internal page) to every viewer."""
     if isinstance(exc, requests.HTTPError) and exc.response is not None:
-        return f"HTTP {exc.response.status_code} from {exc.response.url}"
+        return f"HTTP {exc.response.status_code}"
     if isinstance(exc, requests.ConnectionError):
-        return f"cannot connect ({type(exc).__name__}): {exc}"
+        return f"cannot connect ({type(exc).__name__})"
     if isinstance(exc, requests.Timeout):
-        return f"timed out: {exc}"
-    return str(exc)
+        return f"no answer within {settings.FLEET_HTTP_READ_TIMEOUT:g} s"
+    return type(exc).__name__
 
 
 @contextmanager
 def _client(target: Target, read_timeout: float | None = None) -> Iterator[Any]:
+    """A tritonclient for one call sequence, bounded as a whole by a gevent timeout (the
+    client's own timeouts are per socket operation; geventhttpclient honours gevent's)."""
     parts = urlsplit(target.url)
     connect, read = _timeouts()
+    total = max(read_timeout or 0.0, settings.FLEET_HTTP_DEADLINE)
     client = triton_http.InferenceServerClient(
         url=parts.netloc,
         ssl=parts.scheme == "https",
@@ -91,32 +123,57 @@ def _client(target: Target, read_timeout: float | None = None) -> Iterator[Any]:
         network_timeout=read_timeout or read,
     )
     try:
-        yield client
+        with gevent.Timeout(total, TritonError(f"no complete answer from {target.url} within {total:g} s")):
+            yield client
     except InferenceServerException as exc:
-        raise TritonError(exc.message() or str(exc)) from exc
+        raise TritonError(_triton_message(exc)) from exc
     except (OSError, TimeoutError) as exc:  # geventhttpclient raises socket errors as-is
-        raise TritonError(f"cannot reach {target.url}: {exc or type(exc).__name__}") from exc
+        raise TritonError(f"cannot reach {target.url} ({type(exc).__name__})") from exc
+    except ValueError as exc:  # a 200 whose body is not JSON (an HTML page, a proxy)
+        raise TritonError(f"{target.url} answered with something that is not Triton's JSON") from exc
     finally:
         client.close()
+
+
+def _triton_message(exc: InferenceServerException) -> str:
+    """Triton's own error text; but when the body was not Triton's JSON error, tritonclient
+    quotes the body, which is not ours to repeat: say what it was instead."""
+    if exc.debug_details() is not None:
+        return f"HTTP {exc.status()}: the answer is not Triton's JSON"
+    return (exc.message() or str(exc))[:2000]
+
+
+def _list_of_dicts(value: Any, what: str) -> list[dict[str, Any]]:
+    if not isinstance(value, list) or not all(isinstance(row, dict) for row in value):
+        raise TritonError(f"{what} is not a list of objects (got {type(value).__name__})")
+    return value
 
 
 def repository_index(target: Target) -> list[dict[str, Any]]:
     """Every model in the repository, loaded or not: [{name, version?, state?, reason?}]."""
     with _client(target) as client:
-        return list(client.get_model_repository_index(headers=target.headers))
+        rows = _list_of_dicts(client.get_model_repository_index(headers=target.headers), "the index")
+    if not all(isinstance(row.get("name"), str) for row in rows):
+        raise TritonError("the index has a model without a name")
+    return rows
 
 
 def model_config(target: Target, name: str) -> dict[str, Any]:
     """The config of a loaded model as JSON (fails for a model that is not loaded)."""
     with _client(target) as client:
-        return dict(client.get_model_config(name, headers=target.headers))
+        config = client.get_model_config(name, headers=target.headers)
+    if not isinstance(config, dict):
+        raise TritonError(f"the config of {name} is not an object")
+    return config
 
 
 def model_statistics(target: Target) -> list[dict[str, Any]]:
     """Statistics of every loaded model version (GET /v2/models/stats)."""
     with _client(target) as client:
         stats = client.get_inference_statistics(headers=target.headers)
-    return list(stats.get("model_stats", []))
+    if not isinstance(stats, dict):
+        raise TritonError("the statistics are not an object")
+    return _list_of_dicts(stats.get("model_stats", []), "model_stats")
 
 
 def load_model(target: Target, name: str, config: dict[str, Any] | None = None) -> float:
@@ -146,6 +203,14 @@ def last_inference_at(target: Target, name: str) -> float | None:
     or None if it never served one since it was loaded."""
     with _client(target) as client:
         stats = client.get_inference_statistics(name, headers=target.headers)
-    stamps = [int(s.get("last_inference") or 0) for s in stats.get("model_stats", [])]
+    if not isinstance(stats, dict):
+        raise TritonError("the statistics are not an object")
+    try:
+        stamps = [
+            int(s.get("last_inference") or 0)
+            for s in _list_of_dicts(stats.get("model_stats", []), "model_stats")
+        ]
+    except (TypeError, ValueError) as exc:
+        raise TritonError("last_inference is not a number") from exc
     latest = max(stamps, default=0)
     return latest / 1000.0 if latest else None
