@@ -34,7 +34,7 @@ from django.core.management import call_command  # noqa: E402
 from fleet import services  # noqa: E402
 from fleet.demo import traffic  # noqa: E402
 from fleet.demo.localfleet import DEMO_MODELS_AT_START, DEMO_REPOSITORY, TritonProcess  # noqa: E402
-from fleet.metrics import derive, parse  # noqa: E402
+from fleet.derive import derive, parse  # noqa: E402
 from fleet.models import Point, Server  # noqa: E402
 
 

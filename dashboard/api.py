@@ -17,7 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from fleet import actions, roles, series, storage, tasks
-from fleet.metrics import METRICS
+from fleet.catalog import METRICS
 from fleet.models import Action, ModelVersion, Server, validate_http_url
 from fleet.prometheus import PrometheusError
 

@@ -17,7 +17,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from fleet.broadcast import FLEET_GROUP, server_group
 from fleet.models import Server
 
-from .metrics import websocket_clients
+from .own_metrics import websocket_clients
 
 # Close codes in the 4000-4999 range are ours: like HTTP's 401 and 404.
 CLOSE_UNAUTHENTICATED = 4401

@@ -2,12 +2,12 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView
 
-from . import api, metrics, views
+from . import api, own_metrics, views
 
 urlpatterns = [
     path("", views.index, name="index"),
     path("healthz", views.healthz, name="healthz"),
-    path("metrics", metrics.metrics, name="metrics"),
+    path("metrics", own_metrics.metrics, name="metrics"),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(next_page="login"), name="logout"),
     path("servers/<int:server_id>/", views.server_detail, name="server"),

@@ -15,23 +15,21 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from fleet import actions, overview, roles
-from fleet.metrics import METRICS
+from fleet import actions, catalog, overview, roles
 from fleet.models import Action, Server
+
+from . import pages
 
 
 def _page(request: HttpRequest, extra: dict[str, Any]) -> dict[str, Any]:
-    """What every live page carries for its script: interval, range, metric units."""
-    key, window = overview.parse_range(request.GET.get("range"))
+    """What every live page carries for its script: interval, range, the metric catalog."""
+    key, window = pages.parse_range(request.GET.get("range"))
     return {
         "interval": settings.FLEET_SCRAPE_INTERVAL,
         "range": key,
         "since": int(window.total_seconds()),
         "now": timezone.now().timestamp(),
-        "metrics": {
-            name: {"unit": m.unit, "aggregate": m.aggregate, "weight": m.weight}
-            for name, m in METRICS.items()
-        },
+        "metrics": catalog.seed(),
         **extra,
     }
 
@@ -55,9 +53,11 @@ def index(request: HttpRequest) -> HttpResponse:
                 "ws": "/ws/fleet/",
                 "servers": [_server_state(s.server) for s in fleet.servers],
                 "actions": actions.recent(),
+                "rankings": overview.RANKINGS,
+                "rank_limit": overview.RANK_LIMIT,
             },
         )
-    except overview.BadRange as exc:
+    except pages.BadRange as exc:
         return HttpResponseBadRequest(str(exc))
     return render(request, "dashboard/overview.html", {"fleet": fleet, "page": page})
 
@@ -75,14 +75,14 @@ def server_detail(request: HttpRequest, server_id: int) -> HttpResponse:
                 "gpus": overview.series_labels(server, "gpu_memory_used_bytes"),
             },
         )
-    except overview.BadRange as exc:
+    except pages.BadRange as exc:
         return HttpResponseBadRequest(str(exc))
     context = {
         "server": server,
         "summary": overview.server_summary(server),
         "models": overview.server_models(server),
         "page": page,
-        "ranges": overview.RANGES,
+        "ranges": pages.RANGES,
     }
     return render(request, "dashboard/server.html", context)
 
@@ -91,11 +91,11 @@ def server_detail(request: HttpRequest, server_id: int) -> HttpResponse:
 def model_detail(request: HttpRequest, server_id: int, name: str) -> HttpResponse:
     server = get_object_or_404(Server, pk=server_id)
     try:
-        _, window = overview.parse_range(request.GET.get("range"))
+        _, window = pages.parse_range(request.GET.get("range"))
         detail = overview.model_detail(server, name, window)
-    except overview.BadRange as exc:
+    except pages.BadRange as exc:
         return HttpResponseBadRequest(str(exc))
-    except overview.UnknownModel as exc:
+    except overview.ModelNotFound as exc:
         raise Http404("no such model on this server") from exc
     page = _page(
         request,
@@ -123,9 +123,9 @@ def model_detail(request: HttpRequest, server_id: int, name: str) -> HttpRespons
     context = {
         "server": server,
         "detail": detail,
-        "config": overview.config_summary(detail.config),
+        "config": pages.config_summary(detail.config),
         "page": page,
-        "ranges": overview.RANGES,
+        "ranges": pages.RANGES,
     }
     return render(request, "dashboard/model.html", context)
 

@@ -8,6 +8,7 @@ the record, and a browser that missed a frame fills the gap from the API.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from asgiref.sync import async_to_sync
@@ -22,7 +23,7 @@ def server_group(server_id: int) -> str:
     return f"server-{server_id}"
 
 
-def broadcast(groups: list[str], event_type: str, payload: dict[str, Any]) -> None:
+def broadcast(groups: list[str], event_type: str, payload: Mapping[str, Any]) -> None:
     """Send `{"type": event_type, **payload}` to each group (event_type like "fleet.frame")."""
     layer = get_channel_layer()
     if layer is None:

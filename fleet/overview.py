@@ -12,24 +12,12 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
-from . import metrics
-from .metrics import METRICS
+from .catalog import METRICS, combine
 from .models import ModelConfig, ModelEvent, ModelVersion, Point, Series, Server
-
-# The time ranges a page offers; anything else is a bad request.
-RANGES: dict[str, timedelta] = {
-    "5m": timedelta(minutes=5),
-    "1h": timedelta(hours=1),
-    "6h": timedelta(hours=6),
-    "24h": timedelta(hours=24),
-    "7d": timedelta(days=7),
-}
-DEFAULT_RANGE = "1h"
 
 # The per-model metrics a models table shows.
 TABLE_METRICS = (
@@ -46,18 +34,6 @@ SERVER_METRICS = (
     "cpu_memory_used_bytes",
     "cpu_memory_total_bytes",
 )
-
-
-class BadRange(ValueError):
-    """A time range that is not one of RANGES."""
-
-
-def parse_range(raw: str | None) -> tuple[str, timedelta]:
-    """The range key and window for `?range=`; missing means the default, unknown raises."""
-    key = raw or DEFAULT_RANGE
-    if key not in RANGES:
-        raise BadRange(f"range must be one of {', '.join(RANGES)}")
-    return key, RANGES[key]
 
 
 @dataclass(frozen=True)
@@ -104,15 +80,20 @@ def current(servers: Iterable[Server], metrics: Iterable[str], model: str | None
     ]
 
 
+def _weights(metrics: Iterable[str]) -> tuple[str, ...]:
+    """The metrics to read along with `metrics`: the weights of their averages."""
+    return tuple({w for m in metrics if (w := METRICS[m].weight)})
+
+
 def weighted(points: Iterable[Latest], metric: str, pool: Iterable[Latest]) -> float | None:
     """combine() of the `metric` points, each average weighted by its own version's
     denominator rate found in `pool` (e.g. requests/s for queue µs per request)."""
     chosen = [p for p in points if p.metric == metric]
     weight = METRICS[metric].weight
     if weight is None:
-        return metrics.combine(metric, [p.value for p in chosen])
+        return combine(metric, [p.value for p in chosen])
     rates = {(p.server_id, p.model, p.version): p.value for p in pool if p.metric == weight}
-    return metrics.combine(
+    return combine(
         metric, [p.value for p in chosen], [rates.get((p.server_id, p.model, p.version)) for p in chosen]
     )
 
@@ -148,16 +129,46 @@ class ServerSummary:
         return any(m.label != "CPU" for m in self.memory)
 
 
+# How the overview ranks models now; its script gets the same rule in the page seed. A model
+# is listed when one of the metrics is above zero, ordered by them in turn, largest first.
+RANKINGS: dict[str, tuple[str, ...]] = {
+    "busiest": ("inferences_per_s",),
+    "most_queued": ("pending_requests", "queue_us_per_request"),
+}
+RANK_LIMIT = 5
+_RANKED = tuple(dict.fromkeys(m for by in RANKINGS.values() for m in by))
+
+
 @dataclass(frozen=True)
 class ModelLoad:
-    """A model on a server, its load now (versions summed)."""
+    """A model on a server, its load now: the ranked metrics, versions combined."""
 
     server_id: int
     server_name: str
     model: str
-    inferences_per_s: float
-    pending: float
-    queue_us: float | None
+    values: dict[str, float | None]
+
+    @property
+    def inferences_per_s(self) -> float:
+        return self.values.get("inferences_per_s") or 0.0
+
+    @property
+    def pending(self) -> float:
+        return self.values.get("pending_requests") or 0.0
+
+    @property
+    def queue_us(self) -> float | None:
+        return self.values.get("queue_us_per_request")
+
+
+def rank(loads: Iterable[ModelLoad], by: tuple[str, ...], limit: int = RANK_LIMIT) -> list[ModelLoad]:
+    """The models with any of `by` above zero, largest first (ties broken by the next)."""
+
+    def value(load: ModelLoad, metric: str) -> float:
+        return load.values.get(metric) or 0.0
+
+    chosen = [m for m in loads if any(value(m, k) > 0 for k in by)]
+    return sorted(chosen, key=lambda m: tuple(-value(m, k) for k in by))[:limit]
 
 
 @dataclass(frozen=True)
@@ -200,32 +211,21 @@ def model_loads(servers: list[Server], points: Iterable[Latest]) -> list[ModelLo
                 server_id=server_id,
                 server_name=names[server_id],
                 model=model,
-                inferences_per_s=weighted(latest, "inferences_per_s", latest) or 0.0,
-                pending=weighted(latest, "pending_requests", latest) or 0.0,
-                queue_us=weighted(latest, "queue_us_per_request", latest),
+                values={metric: weighted(latest, metric, latest) for metric in _RANKED},
             )
         )
     return loads
 
 
-def fleet_overview(limit: int = 5) -> FleetOverview:
+def fleet_overview(limit: int = RANK_LIMIT) -> FleetOverview:
     """Every server with its load and memory, and the busiest and most queued models."""
     servers = list(Server.objects.all())
-    points = current(
-        servers,
-        (*SERVER_METRICS, "inferences_per_s", "pending_requests", "queue_us_per_request", "requests_per_s"),
-    )
-    summaries = server_summaries(servers, points)
+    points = current(servers, (*SERVER_METRICS, *_RANKED, *_weights(_RANKED)))
     loads = model_loads(servers, points)
-    busiest = sorted((m for m in loads if m.inferences_per_s > 0), key=lambda m: -m.inferences_per_s)
-    queued = sorted(
-        (m for m in loads if m.pending > 0 or (m.queue_us or 0) > 0),
-        key=lambda m: (-m.pending, -(m.queue_us or 0)),
-    )
     return FleetOverview(
-        servers=summaries,
-        busiest=busiest[:limit],
-        most_queued=queued[:limit],
+        servers=server_summaries(servers, points),
+        busiest=rank(loads, RANKINGS["busiest"], limit),
+        most_queued=rank(loads, RANKINGS["most_queued"], limit),
         inferences_per_s=sum(m.inferences_per_s for m in loads),
     )
 
@@ -255,7 +255,7 @@ def server_models(server: Server) -> list[ModelRow]:
             version=mv.version,
             state=mv.state,
             reason=mv.reason,
-            values={m: metrics.combine(m, grouped[(mv.name, mv.version)][m]) for m in TABLE_METRICS},
+            values={m: combine(m, grouped[(mv.name, mv.version)][m]) for m in TABLE_METRICS},
         )
         for mv in ModelVersion.objects.filter(server=server)
     ]
@@ -323,13 +323,11 @@ class ModelDetail:
     comparisons: list[Comparison] = field(default_factory=list)
 
 
-class UnknownModel(LookupError):
+class ModelNotFound(LookupError):
     """No such model on the server, neither in its repository nor in its series."""
 
 
 COMPARED = ("inferences_per_s", "queue_us_per_request", "pending_requests")
-# Read with COMPARED: the weights of its averages.
-WEIGHTS: tuple[str, ...] = tuple({w for m in COMPARED if (w := METRICS[m].weight)})
 
 
 def model_detail(server: Server, name: str, window: timedelta, now: datetime | None = None) -> ModelDetail:
@@ -345,7 +343,7 @@ def model_detail(server: Server, name: str, window: timedelta, now: datetime | N
         key=_version_key,
     )
     if not versions and not series_versions:
-        raise UnknownModel(name)
+        raise ModelNotFound(name)
     detail = ModelDetail(
         server=server,
         name=name,
@@ -363,9 +361,10 @@ def model_detail(server: Server, name: str, window: timedelta, now: datetime | N
 def comparisons(server: Server, name: str, now: datetime) -> list[Comparison]:
     """The model's key metrics now and an hour ago, next to the fleet's (all servers, all models)."""
     servers = list(Server.objects.all())
-    fleet_now = [p for p in current(servers, COMPARED + WEIGHTS) if p.model]
+    read = (*COMPARED, *_weights(COMPARED))
+    fleet_now = [p for p in current(servers, read) if p.model]
     this_now = [p for p in fleet_now if p.server_id == server.id and p.model == name]
-    hour_ago = latest_points([server.id], COMPARED + WEIGHTS, model=name, before=now - timedelta(hours=1))
+    hour_ago = latest_points([server.id], read, model=name, before=now - timedelta(hours=1))
     return [
         Comparison(
             metric=metric,
@@ -381,16 +380,3 @@ def comparisons(server: Server, name: str, now: datetime) -> list[Comparison]:
 
 def _version_key(version: str) -> tuple[int, str]:
     return (int(version), "") if version.isdigit() else (1 << 30, version)
-
-
-def config_summary(config: ModelConfig | None) -> dict[str, Any]:
-    """The parts of a model's config a person checks first, as plain values."""
-    if config is None:
-        return {}
-    return {
-        "backend": config.backend,
-        "max_batch_size": config.max_batch_size,
-        "dynamic_batching": config.dynamic_batching,
-        "instance_groups": config.instance_groups,
-        "version_policy": config.version_policy,
-    }

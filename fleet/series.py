@@ -8,10 +8,11 @@ from __future__ import annotations
 from django.conf import settings
 
 from . import prometheus, storage
+from .catalog import PROMETHEUS_METRICS
 
 
 def points(q: storage.SeriesQuery) -> list[tuple[float, float | None]]:
     """[(unix_seconds, value)], None marking gaps, from the configured source."""
-    if settings.PROMETHEUS_URL and q.metric in prometheus.SUPPORTED:
+    if settings.PROMETHEUS_URL and q.metric in PROMETHEUS_METRICS:
         return prometheus.range_query(q.server, q.metric, q.since, q.model, q.version, q.label)
     return storage.query(q)

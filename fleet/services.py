@@ -13,13 +13,15 @@ from django.utils import timezone
 
 from . import prometheus, storage, triton
 from .broadcast import FLEET_GROUP, broadcast, server_group
-from .metrics import Derived, MetricsParseError, Snapshot, derive, parse
+from .catalog import PROMETHEUS_METRICS
+from .derive import Derived, MetricsParseError, Snapshot, derive, parse
+from .frames import frame
 from .models import ModelConfig, ModelEvent, ModelVersion, Server
 
 log = logging.getLogger(__name__)
 
 # What a live frame carries in Prometheus mode (one instant query each).
-LIVE_METRICS = sorted(prometheus.SUPPORTED)
+LIVE_METRICS = PROMETHEUS_METRICS
 
 
 def scrape_server(server_id: int) -> bool | None:
@@ -93,7 +95,7 @@ def scrape_fleet_via_prometheus() -> int:
         Server.objects.filter(id=server.id).update(
             status=Server.Status.UP, last_scrape_at=now, last_error=_kept_inventory_error()
         )
-        publish_frame(server.id, Server.Status.UP, now, [Derived(**row) for row in state.values])
+        publish_frame(server.id, Server.Status.UP, now, state.values)
     return sum(state.up for state in states.values())
 
 
@@ -128,24 +130,7 @@ def mark_down(server: Server, error: str, status: str = Server.Status.DOWN) -> N
 def publish_frame(server_id: int, status: str, at: datetime, values: list[Derived], error: str = "") -> None:
     """One batched frame per server per tick, to the server's page and the overview."""
     broadcast(
-        [server_group(server_id), FLEET_GROUP],
-        "fleet.frame",
-        {
-            "server_id": server_id,
-            "status": status,
-            "at": at.timestamp(),
-            "error": error,
-            "values": [
-                {
-                    "model": v.model,
-                    "version": v.version,
-                    "metric": v.metric,
-                    "label": v.label,
-                    "value": v.value,
-                }
-                for v in values
-            ],
-        },
+        [server_group(server_id), FLEET_GROUP], "fleet.frame", frame(server_id, status, at, values, error)
     )
 
 

@@ -19,7 +19,8 @@ from django.db.models import Count, Max, Min, Sum
 from django.db.models.functions import TruncHour, TruncMinute
 from django.utils import timezone
 
-from .metrics import METRICS, Derived, combine
+from .catalog import METRICS, combine
+from .derive import Derived
 from .models import Point, Rollup, Series, Server
 
 MINUTE = 60
@@ -207,7 +208,7 @@ def query(q: SeriesQuery, now: datetime | None = None) -> list[tuple[float, floa
     """Points of one metric as [(unix_seconds, value)], series combined, gaps as None.
 
     Several versions, labels (GPUs, failure reasons) combine at each timestamp by
-    fleet.metrics.combine: rates add up, averages are weighted by their denominator's rate
+    fleet.catalog.combine: rates add up, averages are weighted by their denominator's rate
     (requests for per-request times). Where the timeline has a hole (a server down, a model
     unloaded) a (t, None) marks it, so a chart draws a gap instead of a line across it.
     """

@@ -7,7 +7,7 @@ import time
 from celery import shared_task
 from django.conf import settings
 
-from . import actions, services, storage, telemetry
+from . import actions, own_stats, services, storage
 from .models import Server
 
 
@@ -31,7 +31,7 @@ def scrape(server_id: int, dispatched_at: float | None = None) -> None:
     ok = services.scrape_server(server_id)
     if ok is not None:  # None: the server was deleted meanwhile
         lag = started - dispatched_at if dispatched_at is not None else None
-        telemetry.record_scrape(server_id, time.time() - started, lag, ok)
+        own_stats.record_scrape(server_id, time.time() - started, lag, ok)
 
 
 @shared_task(ignore_result=True)

@@ -70,12 +70,12 @@ def server_for() -> Iterator[Any]:
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _forget_telemetry() -> Iterator[None]:
-    """Drop this run's telemetry keys from the shared Redis (their prefix is per run)."""
+def _forget_own_stats() -> Iterator[None]:
+    """Drop this run's own-stats keys from the shared Redis (their prefix is per run)."""
     yield
     from django.conf import settings
 
-    from fleet.telemetry import _client
+    from fleet.own_stats import _client
 
     keys = list(_client().scan_iter(f"{settings.FLEET_REDIS_PREFIX}:*"))
     if keys:

@@ -1,4 +1,7 @@
-"""Human-readable numbers with their units, the same rules as static/dashboard/format.js."""
+"""Human-readable numbers with their units, the same rules as static/dashboard/format.js.
+
+How each metric reads (its format, unit and title) comes from the catalog (fleet.catalog).
+"""
 
 from __future__ import annotations
 
@@ -9,20 +12,11 @@ from typing import Any
 from django import template
 from django.utils import timezone
 
-from fleet.metrics import METRICS
+from fleet.catalog import GIB, METRICS, MIB
 
 register = template.Library()
 
 DASH = "—"
-GIB = 1024**3
-
-TITLES = {
-    "inferences_per_s": "Inferences/s",
-    "requests_per_s": "Requests/s",
-    "queue_us_per_request": "Queue time per request",
-    "pending_requests": "Pending requests",
-    "failures_per_s": "Failures/s",
-}
 
 
 @register.filter
@@ -65,10 +59,16 @@ def gib(value: float | None) -> str:
 def bytes_(value: float | None) -> str:
     if value is None:
         return DASH
-    for unit, size in (("GiB", GIB), ("MiB", 1024**2), ("KiB", 1024)):
+    for unit, size in (("GiB", GIB), ("MiB", MIB), ("KiB", 1024)):
         if value >= size:
             return f"{value / size:.1f} {unit}"
     return f"{value:.0f} B"
+
+
+@register.filter
+def percent(ratio: float | None) -> str:
+    """A 0..1 ratio as a whole percentage."""
+    return DASH if ratio is None else f"{100 * ratio:.0f}%"
 
 
 @register.filter
@@ -86,20 +86,36 @@ def age(moment: datetime | None) -> str:
 
 @register.filter
 def metric_title(metric: str) -> str:
-    return TITLES.get(metric, metric)
+    return METRICS[metric].title if metric in METRICS else metric
+
+
+@register.filter
+def metric_number(value: float | None, metric: str) -> str:
+    """A value in its metric's format, for a column whose header names the unit."""
+    fmt = METRICS[metric].format
+    if value is None:
+        return DASH
+    if fmt == "us":
+        return duration(value)
+    if fmt == "count":
+        return count(value)
+    if fmt == "bytes":
+        return bytes_(value)
+    if fmt == "percent":
+        return percent(value)
+    return rate(value)
 
 
 @register.filter
 def metric_value(value: float | None, metric: str) -> str:
-    """A value with the unit its metric reads in."""
-    if value is None:
-        return DASH
-    unit = METRICS[metric].unit
-    if unit == "µs/request":
-        return duration(value) + "/request"
-    if unit == "requests":
-        return count(value)
-    return f"{rate(value)} {unit}"
+    """A value with the unit its metric reads in: "12.4 inferences/s", "1.2 ms/request"."""
+    info = METRICS[metric]
+    number = metric_number(value, metric)
+    if value is None or info.format in ("count", "bytes", "percent"):
+        return number  # bytes and percent carry their unit; a count reads bare
+    if info.format == "us":
+        return number + info.unit.removeprefix("µs")  # "1.2 ms" + "/request"
+    return f"{number} {info.unit}"
 
 
 @register.filter

@@ -1,6 +1,9 @@
 // Human-readable numbers with units; the same rules as dashboard/templatetags/fleetdeck.py.
+// How each metric reads comes from the catalog (fleet/catalog.py), in the page data's
+// `metrics`: {name: {unit, format, title, level, label, aggregate, weight}}.
 export const DASH = "—";
-const GIB = 1024 ** 3;
+export const GIB = 1024 ** 3;
+export const MIB = 1024 ** 2;
 
 export function rate(v) {
   if (v === null || v === undefined || Number.isNaN(v)) return DASH;
@@ -23,6 +26,36 @@ export function duration(us) {
 
 export function gib(bytes) {
   return bytes === null || bytes === undefined ? DASH : (bytes / GIB).toFixed(1);
+}
+
+export function bytes(v) {
+  if (v === null || v === undefined) return DASH;
+  for (const [unit, size] of [["GiB", GIB], ["MiB", MIB], ["KiB", 1024]]) {
+    if (v >= size) return `${(v / size).toFixed(1)} ${unit}`;
+  }
+  return `${v.toFixed(0)} B`;
+}
+
+// A 0..1 ratio as a whole percentage.
+export function percent(ratio) {
+  return ratio === null || ratio === undefined ? DASH : `${(100 * ratio).toFixed(0)}%`;
+}
+
+const FORMATS = { rate, count, us: duration, bytes, percent };
+
+// A value in its metric's format, for a column whose header names the unit (`info` is
+// page.metrics[name]); like the metric_number template filter.
+export function metricNumber(value, info) {
+  return FORMATS[info.format](value ?? null);
+}
+
+// A value with the unit its metric reads in ("12.4 inferences/s", "1.2 ms/request"); like
+// the metric_value template filter.
+export function metricValue(value, info) {
+  const number = metricNumber(value, info);
+  if (value === null || value === undefined || ["count", "bytes", "percent"].includes(info.format)) return number;
+  if (info.format === "us") return number + info.unit.replace(/^µs/, "");
+  return `${number} ${info.unit}`;
 }
 
 export function age(seconds) {
@@ -74,4 +107,21 @@ export function combineRows(rows, metric, metrics, pool = rows) {
   const key = (r) => `${r.server_id ?? ""}|${r.model}|${r.version}`;
   const rates = new Map(pool.filter((r) => r.metric === info.weight).map((r) => [key(r), r.value]));
   return combine(values, info.aggregate, chosen.map((r) => rates.get(key(r))));
+}
+
+// The overview's rankings, like fleet.overview.rank: items ({values: {metric: number}})
+// with any of `by` above zero, largest first, ties broken by the next; `by` and `limit`
+// come from the page data (rankings, rank_limit).
+export function rank(items, by, limit) {
+  const value = (item, metric) => item.values[metric] ?? 0;
+  return items
+    .filter((item) => by.some((metric) => value(item, metric) > 0))
+    .sort((a, b) => {
+      for (const metric of by) {
+        const d = value(b, metric) - value(a, metric);
+        if (d) return d;
+      }
+      return 0;
+    })
+    .slice(0, limit);
 }

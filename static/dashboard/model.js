@@ -1,7 +1,7 @@
 // Model page: per-version charts of one model, live from its server's socket.
 import { actionFeed } from "./actions.js";
 import { chartsFor, startCharts } from "./charts.js";
-import { DASH, combineRows, count, duration, rate, readPage } from "./format.js";
+import { DASH, MIB, combineRows, metricValue, readPage } from "./format.js";
 import { Freshness, connect } from "./live.js";
 
 const page = readPage();
@@ -36,7 +36,7 @@ const charts = chartsFor(page, [
       name: label ?? "all reasons", metric: "failures_per_s", model, version: null, label,
     })),
   },
-  { el: byId("chart-memory"), title: "Memory usage (statistics API)", unit: "MiB", traces: perVersion("memory_usage_bytes", 1 / 1024 ** 2) },
+  { el: byId("chart-memory"), title: "Memory usage (statistics API)", unit: "MiB", traces: perVersion("memory_usage_bytes", 1 / MIB) },
 ].map((spec) => ({ ...spec, events: page.events })));
 
 // "This model now" and "fleet now" follow the frames: the page listens to the whole fleet
@@ -44,11 +44,7 @@ const charts = chartsFor(page, [
 const compare = new Map([...document.querySelectorAll("#compare tr[data-metric]")].map((tr) => [tr.dataset.metric, tr]));
 const fleetValues = new Map(); // server id -> its latest frame's model values
 function show(cell, metric, rows) {
-  const value = combineRows(rows, metric, page.metrics);
-  if (value === null) cell.textContent = DASH;
-  else if (metric === "queue_us_per_request") cell.textContent = `${duration(value)}/request`;
-  else if (metric === "pending_requests") cell.textContent = count(value);
-  else cell.textContent = `${rate(value)} ${page.metrics[metric].unit}`;
+  cell.textContent = metricValue(combineRows(rows, metric, page.metrics), page.metrics[metric]);
 }
 function updateComparison(frame) {
   if (!page.fleet_servers.includes(frame.server_id)) return; // added since the page loaded

@@ -1,11 +1,10 @@
 // Fleet overview: server cards and model rankings updated in place from the fleet socket.
 import { actionFeed } from "./actions.js";
-import { combine, combineRows, duration, rate, readPage } from "./format.js";
+import { combineRows, duration, rank, rate, readPage } from "./format.js";
 import { Freshness, connect } from "./live.js";
 import { updateMemory } from "./memory.js";
 
 const page = readPage();
-const LIMIT = 5;
 const cards = new Map([...document.querySelectorAll(".server-card")].map((el) => [Number(el.dataset.serverId), el]));
 const names = new Map(page.servers.map((s) => [s.id, s.name]));
 // (server, model) -> load now; replaced for a server at each of its frames.
@@ -20,12 +19,12 @@ function modelLoads(frame) {
     if (!byModel.has(v.model)) byModel.set(v.model, []);
     byModel.get(v.model).push(v);
   }
+  // The metrics the rankings order by (page.rankings, the same rule as the server's).
+  const ranked = [...new Set(Object.values(page.rankings).flat())];
   return [...byModel].map(([model, rows]) => ({
     serverId: frame.server_id,
     model,
-    inferences: combineRows(rows, "inferences_per_s", page.metrics) ?? 0,
-    pending: combineRows(rows, "pending_requests", page.metrics) ?? 0,
-    queue: combineRows(rows, "queue_us_per_request", page.metrics),
+    values: Object.fromEntries(ranked.map((metric) => [metric, combineRows(rows, metric, page.metrics)])),
   }));
 }
 
@@ -46,7 +45,7 @@ function modelCell(load) {
 }
 
 function renderRanking(tbody, items, columns, emptyText) {
-  const rows = items.slice(0, LIMIT).map((load) => {
+  const rows = items.map((load) => {
     const tr = document.createElement("tr");
     tr.append(modelCell(load), cell(names.get(load.serverId) ?? `server ${load.serverId}`), ...columns(load));
     return tr;
@@ -55,7 +54,7 @@ function renderRanking(tbody, items, columns, emptyText) {
     const tr = document.createElement("tr");
     tr.className = "empty";
     const td = cell(emptyText);
-    td.colSpan = 2 + columns({}).length;
+    td.colSpan = 2 + columns({ values: {} }).length;
     tr.append(td);
     rows.push(tr);
   }
@@ -66,17 +65,17 @@ function renderRankings() {
   const all = [...loads.values()].flat();
   renderRanking(
     document.querySelector("#busiest tbody"),
-    all.filter((m) => m.inferences > 0).sort((a, b) => b.inferences - a.inferences),
-    (m) => [cell(rate(m.inferences), true)],
+    rank(all, page.rankings.busiest, page.rank_limit),
+    (m) => [cell(rate(m.values.inferences_per_s ?? 0), true)],
     "no traffic now",
   );
   renderRanking(
     document.querySelector("#queued tbody"),
-    all.filter((m) => m.pending > 0 || m.queue > 0).sort((a, b) => b.pending - a.pending || b.queue - a.queue),
-    (m) => [cell(String(Math.round(m.pending ?? 0)), true), cell(duration(m.queue ?? null), true)],
+    rank(all, page.rankings.most_queued, page.rank_limit),
+    (m) => [cell(String(Math.round(m.values.pending_requests ?? 0)), true), cell(duration(m.values.queue_us_per_request ?? null), true)],
     "nothing queued now",
   );
-  document.getElementById("fleet-inferences").textContent = rate(all.reduce((a, m) => a + m.inferences, 0));
+  document.getElementById("fleet-inferences").textContent = rate(all.reduce((a, m) => a + (m.values.inferences_per_s ?? 0), 0));
 }
 
 function onFrame(frame) {
@@ -90,8 +89,7 @@ function onFrame(frame) {
   }
   card.querySelector("[data-error]").textContent = frame.error;
   if (frame.status === "up") {
-    const inferences = frame.values.filter((v) => v.metric === "inferences_per_s").map((v) => v.value);
-    card.querySelector("[data-inferences]").textContent = rate(combine(inferences, "sum"));
+    card.querySelector("[data-inferences]").textContent = rate(combineRows(frame.values, "inferences_per_s", page.metrics));
     updateMemory(card.querySelector("[data-memory]"), frame);
     loads.set(frame.server_id, modelLoads(frame));
   } else {

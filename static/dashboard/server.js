@@ -1,13 +1,12 @@
 // Server page: models table updated in place, GPU and CPU charts, live from the socket.
 import { actionFeed } from "./actions.js";
 import { chartsFor, startCharts } from "./charts.js";
-import { combine, count, duration, rate, readPage } from "./format.js";
+import { GIB, combine, combineRows, metricNumber, rate, readPage } from "./format.js";
 import { Freshness, connect } from "./live.js";
 import { updateMemory } from "./memory.js";
 
 const page = readPage();
 const byId = (id) => document.getElementById(id);
-const GIB = 1024 ** 3;
 const gpuName = (i) => `GPU ${i}`;
 
 const charts = chartsFor(page, [
@@ -38,13 +37,6 @@ const charts = chartsFor(page, [
   },
 ]);
 
-const FORMAT = {
-  inferences_per_s: rate,
-  requests_per_s: rate,
-  queue_us_per_request: duration,
-  pending_requests: count,
-  failures_per_s: rate,
-};
 // Rows by (model, version), compared as data: never a selector built from a model name.
 const rows = new Map(
   [...document.querySelectorAll("#models tbody tr[data-model]")].map((tr) => [`${tr.dataset.model}\u0000${tr.dataset.version}`, tr]),
@@ -54,7 +46,7 @@ function updateTable(frame) {
   const grouped = new Map();
   if (frame.status === "up") {
     for (const v of frame.values) {
-      if (!v.model || !(v.metric in FORMAT)) continue;
+      if (!v.model) continue;
       const key = `${v.model}\u0000${v.version}`;
       if (!grouped.has(key)) grouped.set(key, {});
       (grouped.get(key)[v.metric] ??= []).push(v.value);
@@ -65,7 +57,8 @@ function updateTable(frame) {
     for (const cell of tr.querySelectorAll("td[data-metric]")) {
       const metric = cell.dataset.metric;
       const values = metrics[metric];
-      cell.textContent = FORMAT[metric](values ? combine(values, page.metrics[metric].aggregate) : null);
+      const info = page.metrics[metric];
+      cell.textContent = metricNumber(values ? combine(values, info.aggregate) : null, info);
     }
   }
 }
@@ -79,8 +72,7 @@ connect(page.ws, {
     freshness.frame(frame);
     live.frame(frame);
     updateTable(frame);
-    const inferences = frame.values.filter((v) => v.metric === "inferences_per_s").map((v) => v.value);
-    document.querySelector("[data-inferences]").textContent = rate(combine(inferences, "sum"));
+    document.querySelector("[data-inferences]").textContent = rate(combineRows(frame.values, "inferences_per_s", page.metrics));
     if (frame.status === "up") updateMemory(document.querySelector("[data-memory]"), frame);
     document.querySelector("[data-error]").textContent = frame.error;
   },

@@ -3,7 +3,7 @@
 import pytest
 import yaml
 
-from fleet.metrics import METRICS
+from fleet.catalog import METRICS
 from tests.conftest import client_for
 
 pytestmark = pytest.mark.django_db

@@ -6,7 +6,8 @@ import pytest
 from django.utils import timezone
 
 from fleet import storage
-from fleet.metrics import Derived, combine
+from fleet.catalog import combine
+from fleet.derive import Derived
 from fleet.models import Server
 
 

@@ -1,6 +1,6 @@
 """Rate math on parsed expositions, as Prometheus' rate() does it."""
 
-from fleet.metrics import Snapshot, derive, parse
+from fleet.derive import Snapshot, derive, parse
 
 
 def exposition(success: float, queue_us: float, count: float | None = None, failures: float = 0) -> str:

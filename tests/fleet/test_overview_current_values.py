@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from fleet import overview
-from fleet.metrics import Derived
+from fleet.derive import Derived
 from fleet.models import Server
 from fleet.storage import store
 
@@ -40,14 +40,3 @@ def test_it_reads_the_value_an_hour_ago_from_the_point_at_or_before_it() -> None
     store(server, now - timedelta(minutes=59), [Derived("inferences_per_s", 5.0, "a", "1")])
     (point,) = overview.latest_points([server.id], ["inferences_per_s"], "a", before=now - timedelta(hours=1))
     assert point.value == 4.0
-
-
-@pytest.mark.parametrize("raw, key", [(None, "1h"), ("", "1h"), ("5m", "5m"), ("7d", "7d")])
-def test_it_accepts_the_offered_ranges(raw, key) -> None:
-    assert overview.parse_range(raw)[0] == key
-
-
-@pytest.mark.parametrize("raw", ["2h", "1H", "-1h", "1h "])
-def test_it_refuses_other_ranges(raw) -> None:
-    with pytest.raises(overview.BadRange):
-        overview.parse_range(raw)

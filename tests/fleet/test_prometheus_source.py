@@ -16,7 +16,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from fleet import prometheus, series, services, storage
 from fleet.demo.localfleet import free_port_block
 from fleet.demo.traffic import send_inferences
-from fleet.metrics import Derived
+from fleet.derive import Derived
 from fleet.models import ModelVersion, Point, Server
 from tests.conftest import client_for
 
@@ -125,7 +125,7 @@ def test_it_reads_live_values_and_target_health_from_prometheus(triton, prom, se
     server.refresh_from_db()
     assert server.status == Server.Status.UP, server.last_error
     state = prometheus.fleet_state([server], ["inferences_per_s"])[server.id]
-    live = {(v["model"], v["metric"]): v["value"] for v in state.values}
+    live = {(v.model, v.metric): v.value for v in state.values}
     assert live[("fast", "inferences_per_s")] > 0
     # memory_usage is not in Prometheus (it comes from the statistics API): still our storage.
     storage.store(server, timezone.now(), [Derived("memory_usage_bytes", 123.0, "fast", "1")])

@@ -18,7 +18,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from fleet import telemetry
+from fleet import own_stats
 from fleet.models import Action, Server
 
 websocket_clients = Gauge("fleetdeck_websocket_clients", "Websocket clients connected to this process.")
@@ -27,7 +27,7 @@ websocket_clients = Gauge("fleetdeck_websocket_clients", "Websocket clients conn
 class FleetCollector(Collector):
     def collect(self) -> Iterator[Metric]:
         servers = dict(Server.objects.values_list("id", "name"))
-        stats = telemetry.scrape_stats(list(servers))
+        stats = own_stats.scrape_stats(list(servers))
         duration = GaugeMetricFamily(
             "fleetdeck_scrape_duration_seconds", "Duration of the last scrape.", labels=["server"]
         )
@@ -50,7 +50,7 @@ class FleetCollector(Collector):
         queue = GaugeMetricFamily(
             "fleetdeck_task_queue_length", "Tasks waiting in a Celery queue.", labels=["queue"]
         )
-        for name, length in telemetry.queue_lengths().items():
+        for name, length in own_stats.queue_lengths().items():
             queue.add_metric([name], length)
         yield queue
 

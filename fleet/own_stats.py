@@ -38,7 +38,7 @@ def record_scrape(server_id: int, duration_s: float, lag_s: float | None, ok: bo
             pipe.hincrby(_key(server_id), "errors", 1)
         pipe.execute()
     except redis.RedisError:
-        log.warning("could not record scrape telemetry", exc_info=True)
+        log.warning("could not record scrape stats", exc_info=True)
 
 
 def scrape_stats(server_ids: list[int]) -> dict[int, dict[str, float]]:
