@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import redis
 from django.conf import settings
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
@@ -27,7 +28,18 @@ websocket_clients = Gauge("fleetdeck_websocket_clients", "Websocket clients conn
 class FleetCollector(Collector):
     def collect(self) -> Iterator[Metric]:
         servers = dict(Server.objects.values_list("id", "name"))
-        stats = own_stats.scrape_stats(list(servers))
+        # The scrape figures and queue lengths live in Redis. Redis down is exactly when an
+        # operator needs this page, so it says so in a gauge instead of answering 500.
+        redis_up = GaugeMetricFamily("fleetdeck_redis_up", "Whether Redis answered this scrape (1 or 0).")
+        try:
+            stats = own_stats.scrape_stats(list(servers))
+            queues = own_stats.queue_lengths()
+        except redis.RedisError:
+            stats, queues = {}, {}
+            redis_up.add_metric([], 0)
+        else:
+            redis_up.add_metric([], 1)
+        yield redis_up
         duration = GaugeMetricFamily(
             "fleetdeck_scrape_duration_seconds", "Duration of the last scrape.", labels=["server"]
         )
@@ -50,7 +62,7 @@ class FleetCollector(Collector):
         queue = GaugeMetricFamily(
             "fleetdeck_task_queue_length", "Tasks waiting in a Celery queue.", labels=["queue"]
         )
-        for name, length in own_stats.queue_lengths().items():
+        for name, length in queues.items():
             queue.add_metric([name], length)
         yield queue
 

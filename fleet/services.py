@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Case, F, TextField, Value, When
 from django.utils import timezone
 
@@ -40,7 +41,9 @@ def scrape_server(server_id: int) -> bool | None:
         return refresh_inventory_if_due(server)
     try:
         exposition = triton.fetch_metrics(server)
-        snapshot = parse(exposition.text, exposition.at)
+        # Stamped by the database's clock, the one clock every worker shares: a worker whose
+        # own clock is behind would otherwise write scrapes that look older than the last one.
+        snapshot = parse(exposition.text, exposition.at + _clock_offset())
     except (triton.TritonError, MetricsParseError) as exc:
         mark_down(server, str(exc))
         return False
@@ -53,7 +56,10 @@ def scrape_server(server_id: int) -> bool | None:
         locked = Server.objects.select_for_update().get(id=server.id)
         previous = Snapshot.from_json(locked.last_counters)
         if previous is not None and previous.at >= snapshot.at:
-            return True  # a newer scrape already stored its window
+            # A redelivered or overtaken task: a newer scrape already stored its window.
+            late = previous.at - snapshot.at
+            log.warning("scrape of %s dropped: %.3f s older than the stored one", server.name, late)
+            return True
         values = derive(previous, snapshot)
         storage.store(locked, at, values)
         Server.objects.filter(id=server.id).update(
@@ -64,6 +70,20 @@ def scrape_server(server_id: int) -> bool | None:
         )
     publish_frame(server.id, Server.Status.UP, at, values)
     return True
+
+
+def _clock_offset() -> float:
+    """Seconds to add to this process's clock to get the database's."""
+    if connection.vendor == "postgresql":
+        sql = "SELECT EXTRACT(EPOCH FROM clock_timestamp())::float8"
+    else:  # SQLite runs in this process, on this machine's clock (in C, not Python's time)
+        sql = "SELECT (julianday('now') - 2440587.5) * 86400.0"
+    with connection.cursor() as cursor:
+        before = time.time()
+        cursor.execute(sql)
+        database_now = float(cursor.fetchone()[0])
+        local_now = (before + time.time()) / 2
+    return database_now - local_now
 
 
 def refresh_inventory_if_due(server: Server) -> bool:
@@ -154,8 +174,12 @@ def refresh_inventory(server: Server) -> None:
         Server.objects.filter(id=server.id).update(last_error=f"{INVENTORY_ERROR}{exc}"[:2000])
         return
     Server.objects.filter(id=server.id, last_error__startswith=INVENTORY_ERROR).update(last_error="")
-    changed = apply_index(server, index, now)
-    memory = apply_statistics(server, stats)
+    with transaction.atomic():
+        # The web process (a control request) and the worker both refresh inventories: the
+        # row lock makes one wait for the other instead of both inserting the same versions.
+        Server.objects.select_for_update().filter(id=server.id).first()
+        changed = apply_index(server, index, now)
+        memory = apply_statistics(server, stats)
     storage.store(
         server,
         now,
@@ -210,6 +234,18 @@ def apply_index(server: Server, index: list[dict[str, Any]], now: datetime) -> s
     return changed
 
 
+def _byte_size(item: Any) -> int | None:
+    """Triton writes byte_size as a JSON number (uint64 may come as a string); else None."""
+    value = item.get("byte_size", 0) if isinstance(item, dict) else None
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        return None
+    try:
+        size = int(value)
+    except ValueError:
+        return None
+    return size if size >= 0 else None
+
+
 def apply_statistics(server: Server, stats: list[dict[str, Any]]) -> dict[tuple[str, str], int]:
     """Store each version's memory_usage (summed over its entries); returns what was stored."""
     memory: dict[tuple[str, str], int] = {}
@@ -219,8 +255,11 @@ def apply_statistics(server: Server, stats: list[dict[str, Any]]) -> dict[tuple[
         # that is "unknown", not zero bytes.
         if not isinstance(usage, list) or not usage:
             continue
-        total = sum(int(item.get("byte_size", 0)) for item in usage if isinstance(item, dict))
-        memory[(str(entry.get("name", "")), str(entry.get("version", "")))] = total
+        sizes = [_byte_size(item) for item in usage]
+        if None in sizes:  # one unreadable entry makes the total unknown, not smaller
+            log.info("%s: unreadable memory_usage for %s", server.name, entry.get("name"))
+            continue
+        memory[(str(entry.get("name", "")), str(entry.get("version", "")))] = sum(s or 0 for s in sizes)
     for (name, version), total in memory.items():
         ModelVersion.objects.filter(server=server, name=name, version=version).update(
             memory_usage_bytes=total
