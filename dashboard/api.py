@@ -16,8 +16,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from fleet import actions, roles, series, storage, tasks
+from fleet import roles, series, storage, tasks
 from fleet.catalog import METRICS
+from fleet.control import errors, record
+from fleet.control.requests import is_plain_model_name, model_in_repository, request_action
 from fleet.models import Action, ModelVersion, Server, validate_http_url
 from fleet.prometheus import PrometheusError
 
@@ -163,10 +165,10 @@ class ActionSerializer(serializers.ModelSerializer):
         return action.requested_by.username if action.requested_by else None
 
     def get_elapsed_s(self, action: Action) -> float | None:
-        return actions.elapsed_s(action)
+        return record.elapsed_s(action)
 
     def get_estimate_s(self, action: Action) -> float | None:
-        return actions.estimate_s(action)
+        return record.estimate_s(action)
 
 
 class ActionRequestSerializer(serializers.Serializer):
@@ -192,18 +194,18 @@ class ActionRefused(serializers.Serializer):
     action_id = serializers.IntegerField(required=False, help_text="409 in_progress: the blocking action.")
 
 
-_REFUSALS: list[tuple[type[actions.ActionError], int, str]] = [
-    (actions.InvalidRequest, 400, "invalid"),
-    (actions.UnknownModel, 404, "not_found"),
-    (actions.ConfirmationRequired, 409, "confirm_required"),
-    (actions.ActionInProgress, 409, "in_progress"),
+_REFUSALS: list[tuple[type[errors.ActionError], int, str]] = [
+    (errors.InvalidRequest, 400, "invalid"),
+    (errors.UnknownModel, 404, "not_found"),
+    (errors.ConfirmationRequired, 409, "confirm_required"),
+    (errors.ActionInProgress, 409, "in_progress"),
 ]
 
 
-def refusal(exc: actions.ActionError) -> Response:
+def refusal(exc: errors.ActionError) -> Response:
     status, code = next((s, c) for cls, s, c in _REFUSALS if isinstance(exc, cls))
     body: dict[str, Any] = {"detail": str(exc), "code": code}
-    if isinstance(exc, actions.ActionInProgress) and exc.action is not None:
+    if isinstance(exc, errors.ActionInProgress) and exc.action is not None:
         body["action_id"] = exc.action.id
     return Response(body, status=status)
 
@@ -212,10 +214,10 @@ def check_control(request: Request, pk: int, name: str) -> Server:
     """The fixed order: read-only → 403, bad name → 400, unknown server/model → 404, role → 403."""
     if settings.FLEET_READ_ONLY:
         raise PermissionDenied("FleetDeck is read-only (FLEET_READ_ONLY): control is disabled.")
-    if not actions.is_plain_model_name(name):
+    if not is_plain_model_name(name):
         raise ValidationError({"model": f"{name!r} is not a plain model name."})
     server = get_object_or_404(Server, pk=pk)
-    if not actions.model_in_repository(server, name):
+    if not model_in_repository(server, name):
         raise NotFound(f"No model {name!r} in the repository of {server.name}.")
     if not roles.is_operator(request.user):
         raise PermissionDenied("Only fleet operators can load, unload, promote or roll back models.")
@@ -240,8 +242,8 @@ class ModelActionView(APIView):
         body = ActionRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         try:
-            action = actions.request_action(server, name, self.kind, request.user, **body.validated_data)
-        except actions.ActionError as exc:
+            action = request_action(server, name, self.kind, request.user, **body.validated_data)
+        except errors.ActionError as exc:
             return refusal(exc)
         return Response({"action_id": action.id, "state": action.state}, status=202)
 

@@ -15,7 +15,9 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from fleet import actions, catalog, overview, roles
+from fleet import catalog, overview, roles
+from fleet.control import errors, record
+from fleet.control.requests import is_plain_model_name, model_in_repository, request_action
 from fleet.models import Action, Server
 
 from . import pages
@@ -52,7 +54,7 @@ def index(request: HttpRequest) -> HttpResponse:
             {
                 "ws": "/ws/fleet/",
                 "servers": [_server_state(s.server) for s in fleet.servers],
-                "actions": actions.recent(),
+                "actions": record.recent(),
                 "rankings": overview.RANKINGS,
                 "rank_limit": overview.RANK_LIMIT,
             },
@@ -70,7 +72,7 @@ def server_detail(request: HttpRequest, server_id: int) -> HttpResponse:
             request,
             {
                 "ws": f"/ws/servers/{server.id}/",
-                "actions": actions.recent(server.id),
+                "actions": record.recent(server.id),
                 "server": _server_state(server),
                 "gpus": overview.series_labels(server, "gpu_memory_used_bytes"),
             },
@@ -102,7 +104,7 @@ def model_detail(request: HttpRequest, server_id: int, name: str) -> HttpRespons
         {
             # The fleet socket: the page compares the model with the whole fleet, live.
             "ws": "/ws/fleet/",
-            "actions": actions.recent(server.id, name),
+            "actions": record.recent(server.id, name),
             "fleet_servers": list(Server.objects.values_list("id", flat=True)),
             "server": _server_state(server),
             "model": name,
@@ -168,16 +170,16 @@ def control(request: HttpRequest, pk: int, name: str) -> HttpResponse:
     """The buttons of _controls.html: the API's checks and service, then back to the page."""
     if settings.FLEET_READ_ONLY:
         return HttpResponseForbidden("FleetDeck is read-only: control is disabled.")
-    if not actions.is_plain_model_name(name):
+    if not is_plain_model_name(name):
         return HttpResponseBadRequest("not a plain model name")
     server = get_object_or_404(Server, pk=pk)
-    if not actions.model_in_repository(server, name):
+    if not model_in_repository(server, name):
         raise Http404("no such model on this server")
     if not roles.is_operator(request.user):
         return HttpResponseForbidden("Only fleet operators can control models.")
     version = request.POST.get("version", "")
     try:
-        action = actions.request_action(
+        action = request_action(
             server,
             name,
             request.POST.get("kind", ""),
@@ -185,7 +187,7 @@ def control(request: HttpRequest, pk: int, name: str) -> HttpResponse:
             version=int(version) if version.isdigit() else None,
             confirm=request.POST.get("confirm") == "on",
         )
-    except actions.ActionError as exc:
+    except errors.ActionError as exc:
         messages.error(request, f"{name} on {server.name}: {exc}")
     else:
         messages.info(request, f"Action #{action.id} ({action.kind} {name}) queued.")

@@ -256,7 +256,7 @@ class Action(models.Model):
     requested_at = models.DateTimeField(auto_now_add=True, db_index=True)
     started_at = models.DateTimeField(null=True, blank=True)
     # Renewed by the running task; a running action whose heartbeat is older than
-    # FLEET_ACTION_LEASE belongs to a lost worker (see fleet.actions.reconcile).
+    # FLEET_ACTION_LEASE belongs to a lost worker (see fleet.control.runner.reconcile).
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     state = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED)

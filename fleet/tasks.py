@@ -7,7 +7,8 @@ import time
 from celery import shared_task
 from django.conf import settings
 
-from . import actions, own_stats, services, storage
+from . import own_stats, services, storage
+from .control import requests, runner
 from .models import Server
 
 
@@ -51,6 +52,7 @@ def _action_time_limit() -> int:
 
 
 @shared_task(
+    name=requests.RUN_ACTION_TASK,  # control sends it by this name, never importing this module
     ignore_result=True,
     acks_late=True,
     soft_time_limit=_action_time_limit(),
@@ -59,9 +61,9 @@ def _action_time_limit() -> int:
 def run_action(action_id: int) -> None:
     """Run one control action. acks_late: a worker that dies mid-task leaves the message to
     be redelivered; the row claim makes the redelivery a no-op, and reconcile ends the row."""
-    actions.run_action(action_id)
+    runner.run_action(action_id)
 
 
 @shared_task(ignore_result=True)
 def reconcile_actions() -> int:
-    return actions.reconcile()
+    return runner.reconcile()

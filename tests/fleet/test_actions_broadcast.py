@@ -7,8 +7,9 @@ import pytest
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
-from fleet import actions, services
+from fleet import services
 from fleet.broadcast import FLEET_GROUP, server_group
+from fleet.control import record, requests, runner
 from fleet.models import Action
 from tests.conftest import _actor
 
@@ -42,9 +43,9 @@ def test_it_broadcasts_each_state_change(triton_factory, server_for) -> None:
         return received
 
     channels = async_to_sync(join)()
-    action = actions.request_action(server, "longtail", Action.Kind.LOAD, _actor("otto", "operator"))
-    actions.publish(action.id)  # what _enqueue does after the commit
-    actions.run_action(action.id)
+    action = requests.request_action(server, "longtail", Action.Kind.LOAD, _actor("otto", "operator"))
+    record.publish(action.id)  # what _enqueue does after the commit
+    runner.run_action(action.id)
     for messages in async_to_sync(drain)(channels):
         assert {m["type"] for m in messages} == {"fleet.action"}
         assert {(m["action_id"], m["model"], m["server_id"]) for m in messages} == {

@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from fleet import actions
+from fleet.control import record
 from fleet.models import Action, Server
 
 pytestmark = pytest.mark.django_db
@@ -26,7 +26,7 @@ def test_it_lists_the_last_hour_and_whatever_is_still_active(operator) -> None:
         requested_at=timezone.now() - timedelta(days=2)
     )
 
-    listed = [a["action_id"] for a in actions.recent()]
+    listed = [a["action_id"] for a in record.recent()]
     assert listed == [fresh.id, old_stuck.id]
-    assert [a["action_id"] for a in actions.recent(server.id, "b")] == [old_stuck.id]
-    assert actions.recent(server.id + 1) == []
+    assert [a["action_id"] for a in record.recent(server.id, "b")] == [old_stuck.id]
+    assert record.recent(server.id + 1) == []

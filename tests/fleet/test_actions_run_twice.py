@@ -3,7 +3,8 @@ CLI's --inline racing a worker) acts once."""
 
 import pytest
 
-from fleet import actions, services
+from fleet import services
+from fleet.control import requests, runner
 from fleet.models import Action
 from tests.conftest import _actor
 
@@ -15,9 +16,9 @@ def test_it_acts_once_when_run_twice(triton_factory, server_for) -> None:
     server = server_for(triton)
     services.refresh_inventory(server)
     otto = _actor("otto", "operator")
-    action = actions.request_action(server, "longtail", Action.Kind.LOAD, otto)
-    actions.run_action(action.id)
-    actions.run_action(action.id)
+    action = requests.request_action(server, "longtail", Action.Kind.LOAD, otto)
+    runner.run_action(action.id)
+    runner.run_action(action.id)
     action.refresh_from_db()
     assert action.state == Action.State.SUCCEEDED, action.error
     assert triton.log_path.read_text().count('"loading: longtail:1"') == 1

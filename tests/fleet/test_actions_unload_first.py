@@ -3,7 +3,8 @@ load puts the previous config back."""
 
 import pytest
 
-from fleet import actions, services
+from fleet import services
+from fleet.control import requests, runner
 from fleet.models import Action, Server
 from tests.actions_support import served_version
 
@@ -11,8 +12,8 @@ pytestmark = pytest.mark.django_db
 
 
 def run(server: Server, operator, **kwargs) -> Action:
-    action = actions.request_action(server, "versioned", Action.Kind.PROMOTE, operator, **kwargs)
-    actions.run_action(action.id)  # inline: the worker path is covered elsewhere
+    action = requests.request_action(server, "versioned", Action.Kind.PROMOTE, operator, **kwargs)
+    runner.run_action(action.id)  # inline: the worker path is covered elsewhere
     action.refresh_from_db()
     return action
 

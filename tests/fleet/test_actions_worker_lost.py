@@ -4,7 +4,7 @@ reconciliation ends it from what Triton's index shows, saying the worker was los
 import pytest
 
 from fleet import services
-from fleet.actions import WORKER_LOST
+from fleet.control.runner import WORKER_LOST
 from fleet.models import Action
 from tests.actions_support import add_model, demo_copy, index_rows, wait_action
 from tests.conftest import client_for

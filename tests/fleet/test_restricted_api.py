@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from fleet import actions, services
+from fleet import services
+from fleet.control import requests, runner
 from fleet.demo.localfleet import DEMO_MODELS_AT_START, DEMO_REPOSITORY, TritonProcess
 from fleet.models import Action, ModelVersion, Server
 
@@ -53,8 +54,8 @@ def test_it_reads_the_inventory_only_with_the_header(restricted: TritonProcess) 
 def test_it_controls_models_with_the_header(restricted: TritonProcess, operator) -> None:
     server = register(restricted, auth_header_name="x-fleet-key", auth_header_value="s3cret")
     services.scrape_server(server.id)
-    action = actions.request_action(server, "longtail", Action.Kind.LOAD, operator)
-    actions.run_action(action.id)
+    action = requests.request_action(server, "longtail", Action.Kind.LOAD, operator)
+    runner.run_action(action.id)
     action.refresh_from_db()
     assert action.state == Action.State.SUCCEEDED, action.error
     assert ModelVersion.objects.get(server=server, name="longtail", version="1").state == "READY"

@@ -23,7 +23,9 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
 
-from fleet import actions, roles
+from fleet import roles
+from fleet.control import errors, record, runner
+from fleet.control.requests import request_action
 from fleet.models import Action, Server
 
 
@@ -48,7 +50,7 @@ class Command(BaseCommand):
         server = self._server(options["server"])
         user = self._user(options["user"])
         try:
-            action = actions.request_action(
+            action = request_action(
                 server,
                 options["model"],
                 options["kind"],
@@ -57,7 +59,7 @@ class Command(BaseCommand):
                 confirm=options["confirm"],
                 unload_dependents=options["unload_dependents"],
             )
-        except actions.ActionError as exc:
+        except errors.ActionError as exc:
             raise CommandError(str(exc), returncode=2) from exc
         self.stdout.write(f"action #{action.id}: {action.kind} {action.model} on {server.name} queued")
         if options["no_wait"]:
@@ -74,7 +76,7 @@ class Command(BaseCommand):
 
     def _run_here(self, action_id: int) -> None:
         try:
-            actions.run_action(action_id)
+            runner.run_action(action_id)
         finally:
             connection.close()
 
@@ -117,10 +119,10 @@ class Command(BaseCommand):
 
     def _progress(self, action: Action) -> str:
         line = f"  {action.state}"
-        elapsed = actions.elapsed_s(action)
+        elapsed = record.elapsed_s(action)
         if elapsed is not None:
             line += f" {elapsed:.1f} s"
-        estimate = actions.estimate_s(action)
+        estimate = record.estimate_s(action)
         if estimate is not None:
             line += f" (usually {estimate:.1f} s)"
         return line

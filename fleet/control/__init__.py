@@ -1,0 +1,13 @@
+"""The control path: load, unload, promote and roll back a model on one server.
+
+Modules, one job each:
+- `errors`: the refusals a request can meet, and the failure a running action ends with.
+- `record`: the one Action wire format (API answers, websocket frames, page seeds), the
+  page's list of recent actions, and every state change's broadcast.
+- `requests`: validation of a request, the audit log line, the row, the enqueue.
+- `runner`: running an action (Triton call, verification, heartbeat) and reconciliation.
+- `verify`: what Triton's repository index shows of a model, and waiting for it.
+
+`fleet.tasks` imports this package; nothing here imports `fleet.tasks` (the task is sent
+by name), so there is no import cycle.
+"""

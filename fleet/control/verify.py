@@ -1,0 +1,59 @@
+"""What Triton's repository index shows of one model, and waiting until it shows something.
+
+The index, not the answer to a load or unload call, is what an action is judged by:
+Triton's unload is asynchronous, and a load may go on after its caller gave up.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+
+from .. import triton
+from ..models import ModelVersion, Server
+from .errors import ActionFailed
+
+Rows = list[dict[str, Any]]
+
+# Index states in which a version occupies the server (serving or on its way in or out).
+_PRESENT = {ModelVersion.State.READY, ModelVersion.State.LOADING, ModelVersion.State.UNLOADING}
+_BUSY = {ModelVersion.State.LOADING, ModelVersion.State.UNLOADING}
+POLL_S = 0.1
+
+
+def rows(server: Server, name: str) -> Rows:
+    return [row for row in triton.repository_index(server) if row.get("name") == name]
+
+
+def ready(rows: Rows) -> set[str]:
+    return {str(r.get("version", "")) for r in rows if r.get("state") == ModelVersion.State.READY}
+
+
+def present(rows: Rows) -> bool:
+    return any(r.get("state") in _PRESENT for r in rows)
+
+
+def busy(rows: Rows) -> bool:
+    return any(r.get("state") in _BUSY for r in rows)
+
+
+def describe(rows: Rows) -> str:
+    parts = [
+        f"v{r.get('version', '-')} {r.get('state', 'not loaded')} {r.get('reason', '')}".strip() for r in rows
+    ]
+    return ", ".join(parts) or "absent"
+
+
+def wait_for(server: Server, name: str, done: Callable[[Rows], bool], what: str) -> Rows:
+    """Poll the repository index until done(rows of this model); ActionFailed on timeout."""
+    deadline = time.monotonic() + settings.FLEET_VERIFY_TIMEOUT
+    while True:
+        found = rows(server, name)
+        if done(found):
+            return found
+        if time.monotonic() > deadline:
+            raise ActionFailed(f"Triton answered, but the index never showed {what}: {describe(found)}")
+        time.sleep(POLL_S)
