@@ -266,7 +266,13 @@ FLEET_REDIS_PREFIX = env_str("FLEET_REDIS_PREFIX", "fleetdeck")
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL], "prefix": f"{FLEET_REDIS_PREFIX}:asgi"},
+        "CONFIG": {
+            # redis-py 8 reads with a 5 s socket timeout by default, which ends the layer's
+            # blocking 5 s receive: a socket idle for 5 s would die. Longer than that,
+            # still short enough to notice a dead connection.
+            "hosts": [{"address": REDIS_URL, "socket_timeout": 15}],
+            "prefix": f"{FLEET_REDIS_PREFIX}:asgi",
+        },
     }
 }
 

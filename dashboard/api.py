@@ -23,8 +23,6 @@ from fleet.control.requests import is_plain_model_name, model_in_repository, req
 from fleet.models import Action, ModelVersion, Server, validate_http_url
 from fleet.prometheus import PrometheusError
 
-from .permissions import ReadOrAdmin
-
 
 def _url_field(required: bool) -> serializers.CharField:
     return serializers.CharField(
@@ -38,8 +36,13 @@ class ServerSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Server
-        fields = ["id", "name", "url", "metrics_url", "labels", "status", "last_scrape_at", "last_error"]
+        fields = [
+            "id", "name", "url", "metrics_url", "labels", "auth_header_name", "auth_header_value",
+            "status", "last_scrape_at", "last_error",
+        ]  # fmt: skip
         read_only_fields = ["status", "last_scrape_at", "last_error"]
+        # The --http-restricted-api secret goes in, never out (answers, schema examples, logs).
+        extra_kwargs = {"auth_header_value": {"write_only": True}}
 
 
 class ServerList(generics.ListCreateAPIView):
@@ -47,7 +50,6 @@ class ServerList(generics.ListCreateAPIView):
 
     queryset = Server.objects.all()
     serializer_class = ServerSerializer
-    permission_classes = [ReadOrAdmin]
 
     def perform_create(self, serializer: serializers.BaseSerializer) -> None:
         server = serializer.save()

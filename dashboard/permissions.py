@@ -1,19 +1,21 @@
-"""API permissions that map FleetDeck's roles onto DRF."""
+"""The API's one permission class: dashboard.access.ACCESS, applied after token auth."""
 
 from typing import Any
 
-from rest_framework.permissions import SAFE_METHODS, BasePermission
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
-from fleet import roles
+from . import access
 
 
-class ReadOrAdmin(BasePermission):
-    """Any signed-in user reads; only admins write."""
-
-    message = "Only fleet admins can change servers."
+class RouteAccess(BasePermission):
+    """The route's row of ACCESS. DRF answers 401 to a refused anonymous caller, 403 otherwise."""
 
     def has_permission(self, request: Request, view: Any) -> bool:
-        if not (request.user and request.user.is_authenticated):
-            return False
-        return request.method in SAFE_METHODS or roles.is_admin(request.user)
+        match = request.resolver_match
+        rule = access.rule_for(match.view_name if match else "")
+        code = access.refusal(rule, request.user, request.method or "GET")
+        if code == 403:
+            raise PermissionDenied(access.forbidden_message(request.user, rule))
+        return code is None

@@ -2,7 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView
 
-from . import api, own_metrics, views
+from . import api, own_metrics, tokens, views
 
 urlpatterns = [
     path("", views.index, name="index"),
@@ -33,6 +33,8 @@ urlpatterns = [
     ),
     path("api/actions/", api.ActionList.as_view(), name="api-actions"),
     path("api/actions/<int:pk>/", api.ActionDetail.as_view(), name="api-action"),
+    path("api/tokens/", tokens.TokenList.as_view(), name="api-tokens"),
+    path("api/tokens/<str:prefix>/", tokens.TokenDetail.as_view(), name="api-token"),
     path("audit/", views.audit, name="audit"),
     path("control/<int:pk>/<str:name>/", views.control, name="control"),
 ]

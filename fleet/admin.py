@@ -1,11 +1,39 @@
+from typing import Any
+
+from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
 
 from .models import Action, ModelConfig, ModelEvent, ModelVersion, Server
 
 
+class ServerForm(forms.ModelForm[Server]):
+    """The --http-restricted-api header value is write-only: never rendered back into the page."""
+
+    auth_header_value = forms.CharField(
+        required=False,
+        max_length=500,
+        widget=forms.PasswordInput(render_value=False),
+        help_text="Write-only: leave empty to keep the stored value; tick the box below to clear it.",
+    )
+    clear_auth_header_value = forms.BooleanField(required=False, label="Clear the stored header value")
+
+    class Meta:
+        model = Server
+        fields = "__all__"
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("clear_auth_header_value"):
+            data["auth_header_value"] = ""
+        elif not data.get("auth_header_value") and self.instance.pk:
+            data["auth_header_value"] = self.instance.auth_header_value
+        return data
+
+
 @admin.register(Server)
 class ServerAdmin(admin.ModelAdmin[Server]):
+    form = ServerForm
     list_display = ["name", "url", "status", "reload_strategy", "last_scrape_at", "last_error"]
     list_filter = ["status"]
     search_fields = ["name", "url"]

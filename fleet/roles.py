@@ -20,6 +20,13 @@ def _groups(user: Any) -> set[str]:
     return set(user.groups.values_list("name", flat=True))
 
 
+def has_role(user: Any) -> bool:
+    """Any FleetDeck role. A signed-in user with none (or a deactivated one) sees nothing."""
+    if not getattr(user, "is_active", False):
+        return False
+    return bool(getattr(user, "is_superuser", False)) or bool(_groups(user) & set(ROLES))
+
+
 def is_admin(user: Any) -> bool:
     return bool(getattr(user, "is_superuser", False)) or ADMIN in _groups(user)
 

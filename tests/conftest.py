@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import Group, User
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 from rest_framework.test import APIClient
 
 from fleet.demo.localfleet import TritonProcess
@@ -35,6 +35,12 @@ def _actor(username: str, group: str | None = None, superuser: bool = False) -> 
 
 
 @pytest.fixture
+def no_role(db: None) -> User:
+    """Signed in, but in none of the role groups: sees nothing."""
+    return _actor("nora", "lunch-club")
+
+
+@pytest.fixture
 def viewer(db: None) -> User:
     return _actor("vera", "viewer")
 
@@ -52,8 +58,8 @@ def admin(db: None) -> User:
 def client_for(user: User | None) -> APIClient:
     client = APIClient()
     if user is not None:
-        token, _ = Token.objects.get_or_create(user=user)
-        client.credentials(HTTP_AUTHORIZATION=f"Bearer {token.key}")
+        _, token = AuthToken.objects.create(user=user)
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
     return client
 
 

@@ -18,3 +18,9 @@ def test_it_serves_a_schema_naming_the_endpoints_and_metrics(viewer) -> None:
     metric = next(p for p in params if p["name"] == "metric")
     assert set(metric["schema"]["enum"]) == set(METRICS)
     assert "bearer" in str(schema["components"]["securitySchemes"]).lower()
+
+
+def test_it_refuses_the_schema_to_anonymous_callers() -> None:
+    response = client_for(None).get("/api/schema/")
+    assert response.status_code == 401
+    assert b"paths" not in response.content
