@@ -85,7 +85,7 @@ export function readPage() {
   return JSON.parse(document.getElementById("page-data").textContent);
 }
 
-// Several series of one metric as one number, like fleet.metrics.combine: rates add up,
+// Several series of one metric as one number, like fleet.catalog.combine: rates add up,
 // averages are weighted by their denominator's rate when every weight is known.
 export function combine(values, aggregate, weights) {
   if (!values.length) return null;

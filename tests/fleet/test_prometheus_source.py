@@ -16,7 +16,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from fleet import prometheus, series, services, storage
 from fleet.demo.localfleet import free_port_block
 from fleet.demo.traffic import send_inferences
-from fleet.derive import Derived
+from fleet.derive import Derived, derive, parse
 from fleet.models import ModelVersion, Point, Server
 from tests.conftest import client_for
 
@@ -131,6 +131,25 @@ def test_it_reads_live_values_and_target_health_from_prometheus(triton, prom, se
     storage.store(server, timezone.now(), [Derived("memory_usage_bytes", 123.0, "fast", "1")])
     memory = storage.SeriesQuery(server, "memory_usage_bytes", timedelta(minutes=5), "fast")
     assert [v for _, v in series.points(memory)] == [123.0]
+
+
+def test_it_answers_every_metric_the_builtin_scraper_emits(triton, prom, server_for, settings) -> None:
+    settings.PROMETHEUS_URL = prom
+    settings.PROMETHEUS_RATE_WINDOW = 3.0
+    server = server_for(triton)
+    steady_traffic(server.url, 4.0)
+    # What the built-in scraper derives for this server, per model, version and label.
+    previous = parse(requests.get(triton.metrics_url, timeout=5).text, time.time())
+    steady_traffic(server.url, 1.0)
+    current = parse(requests.get(triton.metrics_url, timeout=5).text, time.time())
+    builtin = {(d.metric, d.model, d.version, d.label) for d in derive(previous, current)}
+    assert {"inferences_per_s", "queue_us_per_request", "failures_per_s"} <= {key[0] for key in builtin}
+
+    state = prometheus.fleet_state([server], services.LIVE_METRICS)[server.id]
+    assert builtin - {(d.metric, d.model, d.version, d.label) for d in state.values} == set()
+    for metric, model, version, label in builtin:
+        points = prometheus.range_query(server, metric, timedelta(minutes=2), model, version, label or None)
+        assert [v for _, v in points if v is not None], (metric, model, version, label)
 
 
 def queries_served(prom: str) -> float:
