@@ -6,16 +6,19 @@ all come from the catalog (fleet.catalog). The rate math follows Prometheus' `ra
 - a counter that goes down was reset (server restart, model reload): count from zero;
 - the first sample of a series has nothing to compare with and yields no rate;
 - a per-request average exists only where the window saw requests (no "1 +" denominator);
-- per-model series are summed over `gpu_uuid` (one series per GPU the model runs on).
+- per-model series are summed over `gpu_uuid` (one series per GPU the model runs on);
+- a value that is not finite, or a negative counter, leaves its series out of the snapshot
+  (counted in `Snapshot.dropped`), so no NaN reaches storage and no rate goes negative.
+The text itself is read by fleet.exposition (a fast path, prometheus_client as fallback).
 """
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from prometheus_client.parser import text_string_to_metric_families
-
+from . import exposition
 from .catalog import CATALOG, Metric
 
 _RATES: tuple[Metric, ...] = tuple(m for m in CATALOG if m.derivation in ("rate", "ratio"))
@@ -26,8 +29,14 @@ _GAUGE_LABEL: dict[str, str] = {f: m.label for f, m in _GAUGES.items()}
 # A model version counts as present only while its success counter is exported (see derive).
 _PRESENCE = "nv_inference_request_success"
 
-# A snapshot key: "family|model|version|label". Strings, so snapshots store as JSON.
-SEP = "|"
+# What the exposition reader keeps: each family with model, version and its one label.
+FAMILIES: dict[str, tuple[str, str, str]] = {
+    family: ("model", "version", label) for family, label in (_COUNTER_LABEL | _GAUGE_LABEL).items()
+}
+
+# A snapshot key: (family, model, version, label). A tuple, not a joined string, so that no
+# label value ("a|b") can make two series collide; JSON holds it as a row (see to_json).
+Key = tuple[str, ...]
 
 
 class MetricsParseError(ValueError):
@@ -36,27 +45,48 @@ class MetricsParseError(ValueError):
 
 @dataclass
 class Snapshot:
-    """What one scrape read: cumulative counters and current gauges, keyed for JSON."""
+    """What one scrape read: cumulative counters and current gauges."""
 
     at: float
-    counters: dict[str, float] = field(default_factory=dict)
-    gauges: dict[str, float] = field(default_factory=dict)
+    counters: dict[Key, float] = field(default_factory=dict)
+    gauges: dict[Key, float] = field(default_factory=dict)
+    # Samples left out: not finite (NaN, ±Inf), a negative counter, a NUL in a label.
+    dropped: int = 0
 
     def to_json(self) -> dict[str, object]:
-        return {"at": self.at, "counters": self.counters, "gauges": self.gauges}
+        """Rows [family, model, version, label, value]: JSON objects only have string keys."""
+        return {
+            "at": self.at,
+            "counters": [[*key, value] for key, value in self.counters.items()],
+            "gauges": [[*key, value] for key, value in self.gauges.items()],
+        }
 
     @classmethod
     def from_json(cls, data: dict[str, object] | None) -> Snapshot | None:
+        """None for anything else, a baseline stored in the old "a|b|c|d" form included:
+        the next window then starts afresh, as after a restart."""
         if not data:
             return None
-        counters = data.get("counters")
-        gauges = data.get("gauges")
+        counters = _rows(data.get("counters"))
+        gauges = _rows(data.get("gauges"))
         at = data.get("at")
-        if not isinstance(counters, dict) or not isinstance(gauges, dict):
+        if counters is None or gauges is None or not isinstance(at, (int, float)):
             return None
-        if not isinstance(at, (int, float)):
+        return cls(at=float(at), counters=counters, gauges=gauges)
+
+
+def _rows(rows: object) -> dict[Key, float] | None:
+    if not isinstance(rows, list):
+        return None
+    out: dict[Key, float] = {}
+    for row in rows:
+        if not isinstance(row, list) or len(row) != 5 or not isinstance(row[4], (int, float)):
             return None
-        return cls(at=float(at), counters=dict(counters), gauges=dict(gauges))
+        family, model, version, label = row[:4]
+        if not all(isinstance(part, str) for part in (family, model, version, label)):
+            return None
+        out[(family, model, version, label)] = float(row[4])
+    return out
 
 
 @dataclass(frozen=True)
@@ -70,45 +100,48 @@ class Derived:
     label: str = ""
 
 
-def parse(text: str, at: float) -> Snapshot:
-    """Read Triton's exposition into a snapshot, summing per-model series over `gpu_uuid`."""
-    snapshot = Snapshot(at=at)
-    seen_triton = False
+def parse(text: str, at: float, *, fast: bool = True) -> Snapshot:
+    """Read Triton's exposition into a snapshot, summing per-model series over `gpu_uuid`.
+
+    A series with a sample that is not finite, or a negative counter, is left out whole: a
+    partial sum over GPUs would look like a reset. So is one with a NUL in a label, which
+    PostgreSQL can store neither as text nor in JSON. `fast=False` reads with
+    prometheus_client only (the benchmark's and the differential test's reference).
+    """
     try:
-        families = list(text_string_to_metric_families(text))
-    except Exception as exc:  # the parser raises ValueError, IndexError, KeyError...
+        body = exposition.read(text, FAMILIES, fast=fast)
+    except exposition.ExpositionError as exc:
         # Never the parser's message: it quotes the body, which is not ours to show viewers.
-        raise MetricsParseError(f"not Prometheus text ({type(exc).__name__})") from exc
-    for family in families:
-        # The family name, not the sample's: the parser renames counter samples to *_total.
-        name = family.name
-        if name in _COUNTER_LABEL:
-            target, kept = snapshot.counters, _COUNTER_LABEL[name]
-        elif name in _GAUGE_LABEL:
-            target, kept = snapshot.gauges, _GAUGE_LABEL[name]
-        else:
-            seen_triton = seen_triton or name.startswith("nv_")
-            continue
-        seen_triton = True
-        for sample in family.samples:
-            labels = sample.labels
-            key = SEP.join(
-                (
-                    name,
-                    labels.get("model", ""),
-                    labels.get("version", ""),
-                    labels.get(kept, "") if kept else "",
-                )
-            )
-            target[key] = target.get(key, 0.0) + float(sample.value)
-    if not seen_triton and families:
+        raise MetricsParseError(f"not Prometheus text ({exc.kind})") from exc
+    if body.families and not any(name.startswith("nv_") for name in body.families):
         raise MetricsParseError("no nv_* metrics: is this a Triton metrics endpoint?")
+    snapshot = Snapshot(at=at)
+    bad: set[Key] = set()
+    counters, gauges = snapshot.counters, snapshot.gauges
+    samples = body.samples
+    if "\x00" in text:
+        kept = [(key, value) for key, value in samples if not any("\x00" in part for part in key)]
+        snapshot.dropped += len(samples) - len(kept)
+        samples = kept
+    for key, value in samples:
+        if bad and key in bad:
+            continue
+        counter = key[0] in _COUNTER_LABEL
+        target = counters if counter else gauges
+        total = target.get(key, 0.0) + value
+        if math.isfinite(total) and not (counter and value < 0):
+            target[key] = total
+        else:
+            snapshot.dropped += 1
+            bad.add(key)
+            target.pop(key, None)
     return snapshot
 
 
 def _delta(previous: float | None, current: float) -> float | None:
-    """Increase of a counter; a decrease means it was reset and restarted from zero."""
-    if previous is None:
+    """Increase of a counter; a decrease means it was reset and restarted from zero.
+    parse drops negative counters; a negative here (a baseline from elsewhere) gives none."""
+    if previous is None or previous < 0 or current < 0:
         return None
     return current - previous if current >= previous else current
 
@@ -117,7 +150,7 @@ def derive(previous: Snapshot | None, current: Snapshot) -> list[Derived]:
     """The series values for the window (previous.at, current.at]."""
     out: list[Derived] = []
     for key, value in current.gauges.items():
-        family, model, version, label = key.split(SEP)
+        family, model, version, label = key
         if family in _GAUGES:
             out.append(Derived(_GAUGES[family].name, value, model, version, label))
 
@@ -128,13 +161,13 @@ def derive(previous: Snapshot | None, current: Snapshot) -> list[Derived]:
     # Triton 2.51 keeps a model's per-reason failure counters after it is unloaded (seen
     # here), while its other series go. A version is live only while its success counter
     # is exported, so an unloaded model gets a gap, not a flat line of zero failures.
-    live = {tuple(key.split(SEP)[1:3]) for key in current.counters if key.startswith(_PRESENCE + SEP)}
+    live = {key[1:3] for key in current.counters if key[0] == _PRESENCE}
     deltas: dict[tuple[str, str, str], dict[str, float]] = defaultdict(dict)
     for key, value in current.counters.items():
         delta = _delta(previous.counters.get(key), value)
         if delta is None:
             continue
-        family, model, version, label = key.split(SEP)
+        family, model, version, label = key
         if not model or (model, version) in live:
             deltas[(model, version, label)][family] = delta
 

@@ -47,6 +47,9 @@ def scrape_server(server_id: int) -> bool | None:
     except (triton.TritonError, MetricsParseError) as exc:
         mark_down(server, str(exc))
         return False
+    if snapshot.dropped:
+        # NaN, ±Inf, a negative counter or a NUL: those series get no point; the rest flow.
+        log.warning("scrape of %s: %d samples left out", server.name, snapshot.dropped)
 
     if inventory_due(server):
         refresh_inventory(server)

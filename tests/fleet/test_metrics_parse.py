@@ -30,7 +30,7 @@ def test_it_sums_a_models_series_over_gpu_uuid() -> None:
         if line.startswith("nv_inference_count{gpu_uuid=") and 'model="resnet"' in line
     ]
     assert len(per_gpu) == 2
-    assert snap.counters["nv_inference_count|resnet|1|"] == sum(per_gpu)
+    assert snap.counters[("nv_inference_count", "resnet", "1", "")] == sum(per_gpu)
 
 
 @pytest.mark.parametrize(
