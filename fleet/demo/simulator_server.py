@@ -352,7 +352,7 @@ class SimServer:
             yield family, "gauge", text, [f"{family} {prom_number(cpu[family])}"]
 
     def series_count(self) -> int:
-        """How many samples the exposition has now (FleetDeck's per-server series cap counts these)."""
+        """How many samples (series) the exposition has at start-up."""
         return sum(1 for line in self.metrics_text(self.started_at).splitlines() if not line.startswith("#"))
 
 
