@@ -16,7 +16,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from fleet import roles, series, storage, tasks
+from fleet import roles, series, storage, tasks, trends
 from fleet.catalog import METRICS
 from fleet.control import errors, record
 from fleet.control.requests import is_plain_model_name, model_in_repository, request_action
@@ -137,6 +137,41 @@ class ServerSeries(APIView):
                 "metric": data["metric"],
                 "unit": METRICS[data["metric"]].unit,
                 "points": [list(p) for p in points],
+            }
+        )
+
+
+class SparklineSerializer(serializers.Serializer):
+    server = serializers.IntegerField()
+    points = serializers.ListField(
+        child=serializers.ListField(
+            child=serializers.FloatField(allow_null=True), min_length=2, max_length=2
+        ),
+        help_text="[[bucket start unix seconds, mean inferences/s], ...]; null: no scrape in the bucket.",
+    )
+
+
+class SparklinesSerializer(serializers.Serializer):
+    metric = serializers.CharField()
+    unit = serializers.CharField()
+    step = serializers.FloatField(help_text="Bucket width in seconds.")
+    servers = SparklineSerializer(many=True)
+
+
+class FleetSparklines(APIView):
+    @extend_schema(responses=SparklinesSerializer)
+    def get(self, request: Request) -> Response:
+        """Every server's inferences/s (all its models) over the last 15 minutes, in buckets:
+        the overview's sparklines, in one request for the whole fleet."""
+        step, lines = trends.sparklines(list(Server.objects.all()))
+        return Response(
+            {
+                "metric": trends.SPARKLINE_METRIC,
+                "unit": METRICS[trends.SPARKLINE_METRIC].unit,
+                "step": step,
+                "servers": [
+                    {"server": sid, "points": [list(p) for p in points]} for sid, points in lines.items()
+                ],
             }
         )
 

@@ -15,6 +15,7 @@ urlpatterns = [
     path("servers/<int:server_id>/models/<path:name>/", views.model_detail, name="model"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/servers/", api.ServerList.as_view(), name="api-servers"),
+    path("api/servers/sparklines/", api.FleetSparklines.as_view(), name="api-sparklines"),
     path("api/servers/<int:pk>/models/", api.ServerModels.as_view(), name="api-server-models"),
     path("api/servers/<int:pk>/series/", api.ServerSeries.as_view(), name="api-server-series"),
     path("api/servers/<int:pk>/models/<str:name>/load/", api.LoadModel.as_view(), name="api-model-load"),

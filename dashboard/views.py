@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from fleet import catalog, overview, roles
+from fleet import catalog, overview, roles, trends
 from fleet.control import errors, record
 from fleet.control.requests import is_plain_model_name, model_in_repository, request_action
 from fleet.models import Action, Server
@@ -75,6 +75,7 @@ def server_detail(request: HttpRequest, server_id: int) -> HttpResponse:
                 "actions": record.recent(server.id),
                 "server": _server_state(server),
                 "gpus": overview.series_labels(server, "gpu_memory_used_bytes"),
+                "chart_models": trends.charted_models(server),
             },
         )
     except pages.BadRange as exc:
@@ -110,6 +111,8 @@ def model_detail(request: HttpRequest, server_id: int, name: str) -> HttpRespons
             "model": name,
             "versions": detail.series_versions,
             "reasons": detail.failure_reasons,
+            # Which backend, so that an empty memory chart can say Triton reports none for it.
+            "backend": detail.config.backend if detail.config else "",
             "events": [
                 {
                     "at": e.at.timestamp(),

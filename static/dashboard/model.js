@@ -1,42 +1,44 @@
 // Model page: per-version charts of one model, live from its server's socket.
 import { actionFeed } from "./actions.js";
 import { chartsFor, startCharts } from "./charts.js";
-import { DASH, MIB, combineRows, metricValue, readPage } from "./format.js";
+import { DASH, combineRows, metricValue, readPage } from "./format.js";
 import { Freshness, connect } from "./live.js";
 
 const page = readPage();
 const model = page.model;
 const versions = page.versions.length ? page.versions : [null];
-const perVersion = (metric, scale = 1) =>
-  versions.map((version) => ({ name: version === null ? model : `v${version}`, metric, model, version, scale }));
+const perVersion = (metric) =>
+  versions.map((version) => ({ name: version === null ? model : `v${version}`, metric, model, version }));
 const byId = (id) => document.getElementById(id);
+// Triton's statistics API has memory usage mainly for TensorRT and ONNX Runtime models.
+const noMemory = page.backend
+  ? `Triton reports no memory usage for the ${page.backend} backend`
+  : "Triton reports no memory usage for this model";
 
 const charts = chartsFor(page, [
-  { el: byId("chart-throughput"), title: "Throughput", unit: "inferences/s", traces: perVersion("inferences_per_s") },
-  { el: byId("chart-queue"), title: "Queue time per request", unit: "ms/request", traces: perVersion("queue_us_per_request", 1e-3) },
+  { el: byId("chart-throughput"), title: "Throughput", traces: perVersion("inferences_per_s") },
+  { el: byId("chart-queue"), title: "Queue time per request", traces: perVersion("queue_us_per_request") },
   {
     el: byId("chart-latency"),
     title: "Latency breakdown per request (stacked)",
-    unit: "ms/request",
     stacked: true,
     traces: [
       ["queue", "queue_us_per_request"],
       ["compute input", "compute_input_us_per_request"],
       ["compute infer", "compute_infer_us_per_request"],
       ["compute output", "compute_output_us_per_request"],
-    ].map(([name, metric]) => ({ name, metric, model, version: null, scale: 1e-3 })),
+    ].map(([name, metric]) => ({ name, metric, model, version: null })),
   },
-  { el: byId("chart-batch"), title: "Average batch size", unit: "inferences/execution", traces: perVersion("avg_batch_size") },
-  { el: byId("chart-pending"), title: "Pending requests", unit: "requests", decimals: 0, traces: perVersion("pending_requests") },
+  { el: byId("chart-batch"), title: "Average batch size", traces: perVersion("avg_batch_size") },
+  { el: byId("chart-pending"), title: "Pending requests", traces: perVersion("pending_requests") },
   {
     el: byId("chart-failures"),
     title: "Failures by reason",
-    unit: "failures/s",
     traces: (page.reasons.length ? page.reasons : [null]).map((label) => ({
       name: label ?? "all reasons", metric: "failures_per_s", model, version: null, label,
     })),
   },
-  { el: byId("chart-memory"), title: "Memory usage (statistics API)", unit: "MiB", traces: perVersion("memory_usage_bytes", 1 / MIB) },
+  { el: byId("chart-memory"), title: "Memory usage (statistics API)", empty: noMemory, traces: perVersion("memory_usage_bytes") },
 ].map((spec) => ({ ...spec, events: page.events })));
 
 // "This model now" and "fleet now" follow the frames: the page listens to the whole fleet

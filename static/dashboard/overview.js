@@ -3,6 +3,7 @@ import { actionFeed } from "./actions.js";
 import { combineRows, duration, rank, rate, readPage } from "./format.js";
 import { Freshness, connect } from "./live.js";
 import { updateMemory } from "./memory.js";
+import { sparklines } from "./sparkline.js";
 
 const page = readPage();
 const cards = new Map([...document.querySelectorAll(".server-card")].map((el) => [Number(el.dataset.serverId), el]));
@@ -88,6 +89,8 @@ function onFrame(frame) {
     return;
   }
   card.querySelector("[data-error]").textContent = frame.error;
+  const total = frame.status === "up" ? combineRows(frame.values, "inferences_per_s", page.metrics) : null;
+  sparks.frame(frame.server_id, frame.at, total);
   if (frame.status === "up") {
     card.querySelector("[data-inferences]").textContent = rate(combineRows(frame.values, "inferences_per_s", page.metrics));
     updateMemory(card.querySelector("[data-memory]"), frame);
@@ -103,5 +106,6 @@ function onFrame(frame) {
 }
 
 const freshness = new Freshness(page, page.servers);
+const sparks = sparklines(page);
 const feed = actionFeed(page);
 connect(page.ws, { onFrame, onAction: (action) => feed.update(action) });

@@ -1,7 +1,8 @@
-// Server page: models table updated in place, GPU and CPU charts, live from the socket.
+// Server page: models table updated in place; charts of its models' throughput and queue
+// time, GPU and CPU; live from the socket.
 import { actionFeed } from "./actions.js";
 import { chartsFor, startCharts } from "./charts.js";
-import { GIB, combine, combineRows, metricNumber, rate, readPage } from "./format.js";
+import { combine, combineRows, metricNumber, rate, readPage } from "./format.js";
 import { Freshness, connect } from "./live.js";
 import { updateMemory } from "./memory.js";
 
@@ -9,30 +10,42 @@ const page = readPage();
 const byId = (id) => document.getElementById(id);
 const gpuName = (i) => `GPU ${i}`;
 
+// Models' lines: the server's busiest models (page.chart_models), all versions combined.
+const perModel = (metric) => page.chart_models.map((model) => ({ name: model, metric, model, version: null }));
+
 const charts = chartsFor(page, [
+  {
+    el: byId("chart-model-throughput"),
+    title: "Throughput by model (stacked)",
+    metric: "inferences_per_s",
+    stacked: true,
+    traces: perModel("inferences_per_s"),
+  },
+  {
+    el: byId("chart-model-queue"),
+    title: "Queue time per request by model",
+    metric: "queue_us_per_request",
+    traces: perModel("queue_us_per_request"),
+  },
   {
     el: byId("chart-gpu-memory"),
     title: "GPU memory used",
-    unit: "GiB",
     traces: page.gpus.flatMap((label, i) => [
-      { name: `${gpuName(i)} used`, metric: "gpu_memory_used_bytes", model: "", label, scale: 1 / GIB },
-      { name: `${gpuName(i)} total`, metric: "gpu_memory_total_bytes", model: "", label, scale: 1 / GIB, dash: "dot" },
+      { name: `${gpuName(i)} used`, metric: "gpu_memory_used_bytes", model: "", label },
+      { name: `${gpuName(i)} total`, metric: "gpu_memory_total_bytes", model: "", label, dash: "dot" },
     ]),
   },
   {
     el: byId("chart-gpu-util"),
     title: "GPU utilization",
-    unit: "%",
-    decimals: 0,
-    traces: page.gpus.map((label, i) => ({ name: gpuName(i), metric: "gpu_utilization", model: "", label, scale: 100 })),
+    traces: page.gpus.map((label, i) => ({ name: gpuName(i), metric: "gpu_utilization", model: "", label })),
   },
   {
     el: byId("chart-cpu-memory"),
     title: "CPU memory used",
-    unit: "GiB",
     traces: [
-      { name: "used", metric: "cpu_memory_used_bytes", model: "", label: null, scale: 1 / GIB },
-      { name: "total", metric: "cpu_memory_total_bytes", model: "", label: null, scale: 1 / GIB, dash: "dot" },
+      { name: "used", metric: "cpu_memory_used_bytes", model: "", label: null },
+      { name: "total", metric: "cpu_memory_total_bytes", model: "", label: null, dash: "dot" },
     ],
   },
 ]);

@@ -1,4 +1,5 @@
-"""`manage.py demo` (what `make demo` runs) brings up a live fleet; Ctrl-C leaves no process behind."""
+"""`manage.py demo` (what `make demo` runs) brings up a live fleet, prints its URL and login last
+without worker chatter after it, and Ctrl-C leaves no process behind."""
 
 import os
 import re
@@ -74,6 +75,13 @@ def test_it_serves_a_live_fleet_and_stops_everything_on_ctrl_c(tmp_path: Path) -
                 break
             time.sleep(1)
         assert any(s["name"] == "triton-1" and s["status"] == "up" for s in servers), servers
+
+        # The URL and login come last, once the fleet is scraped, and stay on screen: no
+        # Celery line per task and no access-log line per request by default.
+        text = log.read_text()
+        assert text.index("triton-1: http") < text.index("FleetDeck: http"), text[-3000:]
+        for chatter in ("] received", "] succeeded in", '"GET /'):
+            assert chatter not in text, text[-3000:]
     finally:
         # What a terminal's Ctrl-C does: SIGINT to the foreground process group.
         os.killpg(demo.pid, signal.SIGINT)
