@@ -31,11 +31,11 @@ django.setup()
 import requests  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 
-from fleet import services  # noqa: E402
+from fleet import services, storage  # noqa: E402
 from fleet.demo import traffic  # noqa: E402
 from fleet.demo.localfleet import DEMO_MODELS_AT_START, DEMO_REPOSITORY, TritonProcess  # noqa: E402
 from fleet.derive import derive, parse  # noqa: E402
-from fleet.models import Point, Server  # noqa: E402
+from fleet.models import Server  # noqa: E402
 
 
 def timed(fn: object, repeat: int) -> list[float]:
@@ -105,7 +105,7 @@ def main() -> None:
             services.scrape_server(server.id)
             scrape_ms.append((time.perf_counter() - started) * 1000)
             time.sleep(max(0.0, 1.0 - (time.perf_counter() - started)))
-        points = Point.objects.filter(series__server=server).count()
+        points = len(storage.points(server))
         rows.append(
             summary("scrape_server (fetch, parse, store, broadcast), demo server under traffic", scrape_ms)
         )

@@ -287,11 +287,13 @@ FLEET_HTTP_READ_TIMEOUT = env_float("FLEET_HTTP_READ_TIMEOUT", 3.0)
 # FLEET_LOAD_TIMEOUT instead.
 FLEET_HTTP_DEADLINE = env_float("FLEET_HTTP_DEADLINE", 10.0)
 FLEET_METRICS_MAX_BYTES = env_int("FLEET_METRICS_MAX_BYTES", 16 * 1024 * 1024, minimum=1)
+# A server exporting more series than this is refused (an error on it), not stored.
+FLEET_MAX_SERIES_PER_SERVER = env_int("FLEET_MAX_SERIES_PER_SERVER", 20_000, minimum=1)
 # Read series from an existing Prometheus that scrapes the servers, instead of storing our own.
 PROMETHEUS_URL = env_str("PROMETHEUS_URL", "").rstrip("/")
 # The range of rate() in PromQL, in seconds: at least 4 of Prometheus' scrape intervals.
 PROMETHEUS_RATE_WINDOW = env_float("PROMETHEUS_RATE_WINDOW", 60.0)
-# Retention: raw points, 1-minute and 1-hour rollups.
+# Retention: raw blocks, 1-minute and 1-hour rollups (model events and configs: the latter).
 FLEET_RAW_RETENTION = timedelta(hours=env_float("FLEET_RAW_RETENTION_HOURS", 6))
 FLEET_MINUTE_RETENTION = timedelta(days=env_float("FLEET_MINUTE_RETENTION_DAYS", 7))
 FLEET_HOUR_RETENTION = timedelta(days=env_float("FLEET_HOUR_RETENTION_DAYS", 90))
@@ -390,6 +392,8 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    # django-axes logs every successful login at INFO; its failures and lockouts are WARNINGs.
+    "loggers": {"axes": {"level": "DEBUG" if LOG_LEVEL == "DEBUG" else "WARNING"}},
 }
 
 _UNKNOWN = sorted(n for n in os.environ if n.startswith("FLEET_") and n not in _READ | _READ_ELSEWHERE)

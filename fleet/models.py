@@ -188,38 +188,62 @@ class Series(models.Model):
         return f"{self.server_id}/{self.model}/{self.version}/{self.metric}/{self.label}"
 
 
-class Point(models.Model):
-    """A raw point, kept for FLEET_RAW_RETENTION.
+class SeriesLayout(models.Model):
+    """The order of the values in a server's blocks: Series ids, sorted by (metric, model,
+    version, label), so one metric of one model is one contiguous slice of a block.
 
-    A null value marks a gap: the server stopped answering at `at`. Charts break the line
-    there, however short the outage, and aggregates skip it.
+    A server gets a new layout only when its set of series changes (see fleet.storage).
     """
 
-    series = models.ForeignKey(Series, on_delete=models.CASCADE, related_name="points")
+    server = models.ForeignKey(Server, on_delete=models.CASCADE, related_name="layouts")
+    series_ids = models.JSONField(default=list)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+
+class Block(models.Model):
+    """One scrape of one server: its values as little-endian float64 in layout order, NaN
+    where a series had no value. Kept for FLEET_RAW_RETENTION.
+
+    A null `data` is a gap marker: the server stopped answering at `at`, and every series of
+    the layout breaks its line there, however short the outage; aggregates skip it.
+    """
+
+    server = models.ForeignKey(Server, on_delete=models.CASCADE, related_name="blocks")
     at = models.DateTimeField()
-    value = models.FloatField(null=True)
+    layout = models.ForeignKey(SeriesLayout, on_delete=models.CASCADE, related_name="blocks")
+    data = models.BinaryField(null=True)
 
     class Meta:
-        indexes = [models.Index(fields=["series", "at"], name="point_series_at")]
+        indexes = [models.Index(fields=["server", "at"], name="block_server_at")]
 
 
-class Rollup(models.Model):
-    """Points of one series aggregated over `step` seconds (60 or 3600), bucket start `at`."""
+class Chunk(models.Model):
+    """One hour of one series: the hour's count/sum/min/max and, for FLEET_MINUTE_RETENTION,
+    its 60 one-minute buckets (`minutes`: float32 counts, sums, minima, maxima, 60 each)."""
 
-    series = models.ForeignKey(Series, on_delete=models.CASCADE, related_name="rollups")
-    step = models.PositiveIntegerField()
+    series = models.ForeignKey(Series, on_delete=models.CASCADE, related_name="chunks")
     at = models.DateTimeField()
     count = models.PositiveIntegerField()
     total = models.FloatField()
     minimum = models.FloatField()
     maximum = models.FloatField()
+    minutes = models.BinaryField(null=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["series", "step", "at"], name="uniq_rollup")]
+        constraints = [models.UniqueConstraint(fields=["series", "at"], name="uniq_chunk")]
 
     @property
     def mean(self) -> float:
         return self.total / self.count
+
+
+class RollupMark(models.Model):
+    """How far a server's blocks are rolled up into chunks (exclusive end, an hour boundary)."""
+
+    server = models.OneToOneField(
+        Server, on_delete=models.CASCADE, primary_key=True, related_name="rollup_mark"
+    )
+    until = models.DateTimeField()
 
 
 class Action(models.Model):

@@ -13,11 +13,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
+from . import storage
 from .catalog import METRICS, combine
-from .models import ModelConfig, ModelEvent, ModelVersion, Point, Series, Server
+from .models import ModelConfig, ModelEvent, ModelVersion, Series, Server
 
 # The per-model metrics a models table shows.
 TABLE_METRICS = (
@@ -56,18 +56,11 @@ def latest_points(
     before: datetime | None = None,
 ) -> list[Latest]:
     """The newest point (at or before `before`, if given) of each matching series."""
-    points = Point.objects.filter(series=OuterRef("pk"))
-    if before is not None:
-        # Bounded below too, so a series with no point near `before` costs one short scan.
-        points = points.filter(at__lte=before, at__gte=before - timedelta(minutes=5))
-    newest = points.order_by("-at")
-    series = Series.objects.filter(server_id__in=list(server_ids), metric__in=list(metrics))
-    if model is not None:
-        series = series.filter(model=model)
-    rows = series.annotate(
-        latest_at=Subquery(newest.values("at")[:1]), latest_value=Subquery(newest.values("value")[:1])
-    ).values_list("server_id", "model", "version", "metric", "label", "latest_at", "latest_value")
-    return [Latest(*row) for row in rows if row[5] is not None and row[6] is not None]
+    return [
+        Latest(p.server_id, p.model, p.version, p.metric, p.label, p.at, p.value)
+        for p in storage.latest(server_ids, metrics, model, before)
+        if p.value is not None
+    ]
 
 
 def current(servers: Iterable[Server], metrics: Iterable[str], model: str | None = None) -> list[Latest]:

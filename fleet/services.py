@@ -1,4 +1,8 @@
-"""Fleet rules: scraping a server, refreshing its inventory, registering servers."""
+"""Fleet rules: scraping a server and refreshing its inventory.
+
+A server is registered by creating its row (the API, /admin/, the shell); fleet/signals.py
+then queues its first scrape at once, wherever it was created.
+"""
 
 from __future__ import annotations
 
@@ -46,6 +50,13 @@ def scrape_server(server_id: int) -> bool | None:
         snapshot = parse(exposition.text, exposition.at + _clock_offset())
     except (triton.TritonError, MetricsParseError) as exc:
         mark_down(server, str(exc))
+        return False
+    exported = len(snapshot.counters) + len(snapshot.gauges)
+    if exported > settings.FLEET_MAX_SERIES_PER_SERVER:
+        # A label explosion: refused whole, so it cannot fill the disk; the rest of the fleet
+        # is scraped as usual.
+        cap = settings.FLEET_MAX_SERIES_PER_SERVER
+        mark_down(server, f"refused: exports {exported} series, more than FLEET_MAX_SERIES_PER_SERVER={cap}")
         return False
     if snapshot.dropped:
         # NaN, ±Inf, a negative counter or a NUL: those series get no point; the rest flow.

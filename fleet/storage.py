@@ -1,9 +1,12 @@
-"""Time-series storage: raw points, 1-minute and 1-hour rollups, retention, queries.
+"""Time-series storage: raw blocks, hourly per-series chunks of minute rollups, retention,
+queries.
 
-Raw points are kept for FLEET_RAW_RETENTION; rollups (count/sum/min/max per bucket) for
-longer windows, so a 7-day chart reads about 10k rows per series instead of millions.
-Rollups are recomputed from a watermark (the newest bucket already rolled up), so running
-the maintenance task twice, or late, gives the same rows.
+A scrape writes one row: a block holding all its values under the server's series layout
+(fleet.blocks). Maintenance transposes each closed hour into one chunk per series holding
+its 60 one-minute buckets (fleet.rollups), so a 24 h chart of one series reads 24 small
+rows plus the open hour's slice of the blocks, and a 90-day one reads 2,160 rows.
+Raw blocks are kept for FLEET_RAW_RETENTION, minute buckets for FLEET_MINUTE_RETENTION,
+hourly aggregates for FLEET_HOUR_RETENTION.
 """
 
 from __future__ import annotations
@@ -12,133 +15,62 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
+import numpy as np
 from django.conf import settings
-from django.db.models import Count, Max, Min, Sum
-from django.db.models.functions import TruncHour, TruncMinute
 from django.utils import timezone
 
+from . import blocks, rollups
+from .blocks import VALUE, Readings, series_ids
 from .catalog import METRICS, combine
 from .derive import Derived
-from .models import Point, Rollup, Series, Server
+from .models import Block, Chunk, RollupMark, Series, SeriesLayout, Server
+from .rollups import HOUR, MINUTE, decode_minutes, floor
 
-MINUTE = 60
-HOUR = 3600
+__all__ = ["HOUR", "MINUTE", "SeriesQuery", "TooManySeries", "query", "series_ids", "store", "with_gaps"]
 
 
-def series_ids(server: Server, keys: Iterable[tuple[str, str, str, str]]) -> dict[tuple, int]:
-    """Ids of the (model, version, metric, label) series of a server, creating missing ones."""
-
-    def known() -> dict[tuple, int]:
-        rows = Series.objects.filter(server=server).values_list("model", "version", "metric", "label", "id")
-        return {(m, v, n, lb): sid for m, v, n, lb, sid in rows}
-
-    ids = known()
-    missing = set(keys) - ids.keys()
-    if missing:
-        Series.objects.bulk_create(
-            [Series(server=server, model=m, version=v, metric=n, label=lb) for m, v, n, lb in missing],
-            ignore_conflicts=True,  # a concurrent scrape may create the same series
-        )
-        ids = known()  # ignore_conflicts leaves the new rows without ids: read them back
-    return ids
+class TooManySeries(ValueError):
+    """A write with more series than FLEET_MAX_SERIES_PER_SERVER."""
 
 
 def store(server: Server, at: datetime, values: Sequence[Derived]) -> int:
-    """Write one scrape's derived values as raw points; returns how many."""
+    """Write one scrape's derived values as one block; returns how many values."""
     if not values:
         return 0
-    ids = series_ids(server, ((d.model, d.version, d.metric, d.label) for d in values))
-    Point.objects.bulk_create(
-        [Point(series_id=ids[(d.model, d.version, d.metric, d.label)], at=at, value=d.value) for d in values]
-    )
+    by_key = {(d.model, d.version, d.metric, d.label): d.value for d in values}
+    if len(by_key) > settings.FLEET_MAX_SERIES_PER_SERVER:
+        cap = settings.FLEET_MAX_SERIES_PER_SERVER
+        raise TooManySeries(f"{len(by_key)} series, more than FLEET_MAX_SERIES_PER_SERVER={cap}")
+    layout = blocks.layout_for(server, by_key.keys())
+    Block.objects.create(server=server, at=at, layout_id=layout.id, data=blocks.encode(layout, by_key))
     return len(values)
 
 
 def mark_gap(server: Server, since: datetime, at: datetime) -> int:
-    """A null point at `at` in every series that has a point since `since` (the server's last
-    good scrape): an explicit gap, so even an outage shorter than a few intervals shows."""
-    live = Point.objects.filter(series__server=server, at__gte=since).values_list("series_id", flat=True)
-    markers = [Point(series_id=series_id, at=at, value=None) for series_id in set(live)]
-    Point.objects.bulk_create(markers)
-    return len(markers)
+    """A gap marker at `at` for the series of the server's newest layout, if the server
+    wrote a block since `since` (its last good scrape): an explicit gap, so even an outage
+    shorter than a few intervals shows. Returns how many series it breaks."""
+    if not Block.objects.filter(server=server, at__gte=since, data__isnull=False).exists():
+        return 0
+    layout = SeriesLayout.objects.filter(server=server).order_by("-id").first()
+    if layout is None:
+        return 0
+    Block.objects.create(server=server, at=at, layout=layout, data=None)
+    return len(layout.series_ids)
 
 
 # --- Maintenance ------------------------------------------------------------------------
 
 
-def _floor(moment: datetime, step: int) -> datetime:
-    epoch = int(moment.timestamp())
-    return datetime.fromtimestamp(epoch - epoch % step, tz=UTC)
-
-
 def rollup(now: datetime | None = None) -> dict[int, int]:
-    """Roll raw points into 1-minute buckets and those into 1-hour buckets.
-
-    Only complete buckets are written; each run restarts at the newest bucket it wrote
-    last time, so late points of that bucket are folded in. Returns rows written per step.
-    """
-    now = now or timezone.now()
-    written = {}
-    for step, source, trunc in ((MINUTE, "points", TruncMinute), (HOUR, "rollups", TruncHour)):
-        end = _floor(now, step)
-        newest = Rollup.objects.filter(step=step).aggregate(at=Max("at"))["at"]
-        rows: Any  # a values() queryset of bucket aggregates
-        if source == "points":
-            start = newest or (now - settings.FLEET_RAW_RETENTION)
-            rows = (
-                Point.objects.filter(at__gte=start, at__lt=end)
-                .annotate(bucket=trunc("at"))
-                .values("series_id", "bucket")
-                # Count("value") skips gap markers (null), as Sum, Min and Max do.
-                .annotate(
-                    count=Count("value"), total=Sum("value"), minimum=Min("value"), maximum=Max("value")
-                )
-            )
-        else:
-            start = newest or (now - settings.FLEET_MINUTE_RETENTION)
-            rows = (
-                Rollup.objects.filter(step=MINUTE, at__gte=start, at__lt=end)
-                .annotate(bucket=trunc("at"))
-                .values("series_id", "bucket")
-                .annotate(
-                    count=Sum("count"), total=Sum("total"), minimum=Min("minimum"), maximum=Max("maximum")
-                )
-            )
-        objs = [
-            Rollup(
-                series_id=row["series_id"],
-                step=step,
-                at=row["bucket"],
-                count=row["count"],
-                total=row["total"],
-                minimum=row["minimum"],
-                maximum=row["maximum"],
-            )
-            for row in rows
-            if row["count"]  # a bucket of gap markers only has no value
-        ]
-        Rollup.objects.bulk_create(
-            objs,
-            batch_size=1000,
-            update_conflicts=True,
-            unique_fields=["series", "step", "at"],
-            update_fields=["count", "total", "minimum", "maximum"],
-        )
-        written[step] = len(objs)
-    return written
+    """Roll closed hours of blocks into per-series chunks; returns {3600: chunks written}."""
+    return {HOUR: rollups.rollup(now or timezone.now())}
 
 
 def prune(now: datetime | None = None) -> dict[str, int]:
-    """Delete raw points and rollups older than their retention."""
-    now = now or timezone.now()
-    deleted_points, _ = Point.objects.filter(at__lt=now - settings.FLEET_RAW_RETENTION).delete()
-    deleted_minutes, _ = Rollup.objects.filter(
-        step=MINUTE, at__lt=now - settings.FLEET_MINUTE_RETENTION
-    ).delete()
-    deleted_hours, _ = Rollup.objects.filter(step=HOUR, at__lt=now - settings.FLEET_HOUR_RETENTION).delete()
-    return {"points": deleted_points, "minute": deleted_minutes, "hour": deleted_hours}
+    """Delete what is past its retention, and the series, events and configs of gone models."""
+    return rollups.prune(now or timezone.now())
 
 
 # --- Queries -----------------------------------------------------------------------------
@@ -177,31 +109,41 @@ def _series(q: SeriesQuery, metric: str) -> dict[int, tuple[str, str]]:
     return {sid: (version, label) for sid, version, label in series.values_list("id", "version", "label")}
 
 
-Readings = dict[float, dict[int, float]]  # {unix seconds: {series id: value}}
-
-
-def _read(ids: Iterable[int], start: datetime, step: int) -> tuple[Readings, set[float]]:
+def _read(server_id: int, ids: Iterable[int], start: datetime, step: int) -> tuple[Readings, set[float]]:
     """Values of the series from `start` (rollup means at `step`, then raw), and gap times."""
     ids = list(ids)
     readings: Readings = defaultdict(dict)
     raw_from = start
     if step:
-        rollups = Rollup.objects.filter(series_id__in=ids, step=step, at__gte=_floor(start, step))
-        last = None
-        for sid, at, total, count in rollups.values_list("series_id", "at", "total", "count"):
-            readings[at.timestamp()][sid] = total / count
-            last = at if last is None or at > last else last
-        # The newest buckets are not rolled up yet: read them raw.
-        raw_from = (last + timedelta(seconds=step)) if last else start
-    gaps: set[float] = set()
-    for sid, at, value in Point.objects.filter(series_id__in=ids, at__gte=raw_from).values_list(
-        "series_id", "at", "value"
-    ):
-        if value is None:
-            gaps.add(at.timestamp())
-        else:
-            readings[at.timestamp()][sid] = value
-    return readings, gaps
+        mark = RollupMark.objects.filter(server_id=server_id).values_list("until", flat=True).first()
+        chunks = Chunk.objects.filter(series_id__in=ids, at__gte=floor(start, HOUR))
+        if mark is not None:
+            chunks = chunks.filter(at__lt=mark)
+            raw_from = max(start, mark)
+        first = floor(start, step).timestamp()
+        for sid, at, minutes, count, total in chunks.values_list(
+            "series_id", "at", "minutes", "count", "total"
+        ):
+            if step == HOUR or minutes is None:  # an hour, or one whose minutes were dropped
+                readings[at.timestamp()][sid] = total / count
+                continue
+            slots = decode_minutes(minutes)
+            for i in np.flatnonzero(slots[0]):
+                t = at.timestamp() + MINUTE * int(i)
+                if t >= first:
+                    readings[t][sid] = float(slots[1, i]) / float(slots[0, i])
+    raw, gap_map = blocks.read(server_id, ids, raw_from)
+    if not step:
+        readings.update(raw)
+    else:
+        # The newest blocks are not rolled up yet: bucket them at `step` here.
+        sums: dict[tuple[float, int], list[float]] = defaultdict(list)
+        for t, row in raw.items():
+            for sid, value in row.items():
+                sums[(t - t % step, sid)].append(value)
+        for (t, sid), values in sums.items():
+            readings[t][sid] = sum(values) / len(values)
+    return readings, set(gap_map)
 
 
 def query(q: SeriesQuery, now: datetime | None = None) -> list[tuple[float, float | None]]:
@@ -218,12 +160,12 @@ def query(q: SeriesQuery, now: datetime | None = None) -> list[tuple[float, floa
     if not series:
         return []
     step = _resolution(q.since)
-    readings, gaps = _read(series, start, step)
+    readings, gaps = _read(q.server.id, series, start, step)
     weight_metric = METRICS[q.metric].weight if q.metric in METRICS else None
     weights: dict[tuple[float, str], float] = {}
     if weight_metric and len({version for version, _ in series.values()}) > 1:
         weight_series = _series(q, weight_metric)
-        weight_readings, _ = _read(weight_series, start, step)
+        weight_readings, _ = _read(q.server.id, weight_series, start, step)
         weights = {
             (t, weight_series[sid][0]): value
             for t, row in weight_readings.items()
@@ -249,3 +191,103 @@ def with_gaps(points: list[tuple[float, float | None]], step: float) -> list[tup
             continue  # one marker per gap
         out.append((t, value))
     return out
+
+
+# --- Newest values and whole-server reads ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StoredPoint:
+    """One stored value (None: a gap marker) of one series."""
+
+    server_id: int
+    model: str
+    version: str
+    metric: str
+    label: str
+    at: datetime
+    value: float | None
+
+
+def latest(
+    server_ids: Iterable[int],
+    metrics: Iterable[str],
+    model: str | None = None,
+    before: datetime | None = None,
+    window: timedelta = timedelta(minutes=5),
+) -> list[StoredPoint]:
+    """The newest value of each matching series within `window` before `before` (else
+    before the server's newest block); a series whose newest entry is a gap marker has
+    None."""
+    metrics = list(metrics)
+    out: list[StoredPoint] = []
+    for server_id in server_ids:
+        series = Series.objects.filter(server_id=server_id, metric__in=metrics)
+        if model is not None:
+            series = series.filter(model=model)
+        keys = {
+            sid: (m, v, n, lb)
+            for sid, m, v, n, lb in series.values_list("id", "model", "version", "metric", "label")
+        }
+        if not keys:
+            continue
+        rows = Block.objects.filter(server_id=server_id)
+        newest = before or rows.order_by("-at").values_list("at", flat=True).first()
+        if newest is None:
+            continue
+        rows = rows.filter(at__lte=newest, at__gte=newest - window).order_by("-at")
+        found: dict[int, tuple[datetime, float | None]] = {}
+        where: dict[int, dict[int, int]] = {}
+        # Most series are in the newest block; values that come less often (from the
+        # inventory) need a few more.
+        for batch in (rows[:1], rows[1:32]):
+            for at, layout_id, data in batch.values_list("at", "layout_id", "data"):
+                if layout_id not in where:
+                    where.update(blocks.positions(server_id, [layout_id]))
+                values = None if data is None else np.frombuffer(bytes(data), dtype=VALUE)
+                for sid, i in where[layout_id].items():
+                    if sid not in keys or sid in found:
+                        continue
+                    if values is None:
+                        found[sid] = (at, None)
+                    elif (value := float(values[i])) == value:
+                        found[sid] = (at, value)
+            if len(found) == len(keys):
+                break
+        out.extend(StoredPoint(server_id, *keys[sid], at, value) for sid, (at, value) in found.items())
+    return out
+
+
+def totals(
+    servers: Iterable[Server], metric: str, start: datetime
+) -> dict[int, list[tuple[float, float | None]]]:
+    """Per server, the sum of `metric` over its series at each scrape since `start` (None at
+    gap markers)."""
+    out: dict[int, list[tuple[float, float | None]]] = {}
+    for server in servers:
+        ids = list(Series.objects.filter(server=server, metric=metric).values_list("id", flat=True))
+        readings, gaps = blocks.read(server.id, ids, start)
+        line: list[tuple[float, float | None]] = [
+            (t, sum(row.values())) for t, row in readings.items() if row
+        ]
+        line += [(t, None) for t in gaps if t not in readings]
+        out[server.id] = sorted(line)
+    return out
+
+
+def points(server: Server, since: datetime | None = None) -> list[StoredPoint]:
+    """Every stored raw value of a server (tests and benchmarks read through this)."""
+    rows = Series.objects.filter(server=server).values_list("id", "model", "version", "metric", "label")
+    keys = {sid: (m, v, n, lb) for sid, m, v, n, lb in rows}
+    readings, gaps = blocks.read(server.id, keys, since or datetime.fromtimestamp(0, tz=UTC))
+    out = [
+        StoredPoint(server.id, *keys[sid], datetime.fromtimestamp(t, tz=UTC), value)
+        for t, row in readings.items()
+        for sid, value in row.items()
+    ]
+    out += [
+        StoredPoint(server.id, *keys[sid], datetime.fromtimestamp(t, tz=UTC), None)
+        for t, ids in gaps.items()
+        for sid in ids
+    ]
+    return sorted(out, key=lambda p: (p.at, p.metric, p.model, p.version, p.label))

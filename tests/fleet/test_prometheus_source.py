@@ -17,7 +17,7 @@ from fleet import prometheus, series, services, storage
 from fleet.demo.localfleet import free_port_block
 from fleet.demo.traffic import send_inferences
 from fleet.derive import Derived, derive, parse
-from fleet.models import ModelVersion, Point, Server
+from fleet.models import ModelVersion, Server
 from tests.conftest import client_for
 
 pytestmark = [
@@ -208,4 +208,4 @@ def test_it_runs_the_prometheus_tick_from_beat_in_a_real_worker(triton, prom, ce
     worker.wait_for(scraped_through_prometheus, timeout=30)
     assert ModelVersion.objects.filter(server=server, name="fast", state="READY").exists()  # inventory
     # Prometheus is the store in this mode: no rate points of our own.
-    assert not Point.objects.filter(series__server=server, series__metric="inferences_per_s").exists()
+    assert not [p for p in storage.points(server) if p.metric == "inferences_per_s"]
