@@ -12,11 +12,10 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Count, Sum
 from django.utils import timezone
 
-from . import overview, prometheus
-from .models import Point, Series, Server
+from . import overview, prometheus, storage
+from .models import Series, Server
 
 SPARKLINE_METRIC = "inferences_per_s"
 SPARKLINE_WINDOW = timedelta(minutes=15)
@@ -54,17 +53,7 @@ def sparklines(
 
 def _stored_totals(servers: list[Server], start: datetime) -> dict[int, Points]:
     """Per server, its models' inferences/s summed at each scrape (None at gap markers)."""
-    rows = (
-        Point.objects.filter(series__server__in=servers, series__metric=SPARKLINE_METRIC, at__gte=start)
-        .values("series__server_id", "at")
-        # Count("value") skips gap markers (null): a scrape of only markers is a gap.
-        .annotate(total=Sum("value"), n=Count("value"))
-        .order_by("at")
-    )
-    totals: dict[int, Points] = defaultdict(list)
-    for row in rows:
-        totals[row["series__server_id"]].append((row["at"].timestamp(), row["total"] if row["n"] else None))
-    return totals
+    return storage.totals(servers, SPARKLINE_METRIC, start)
 
 
 def _prometheus_totals(servers: list[Server], window: timedelta, now: datetime) -> dict[int, Points]:
