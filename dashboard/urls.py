@@ -2,7 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView
 
-from . import api, own_metrics, tokens, views
+from . import api, api_control, own_metrics, tokens, views
 
 urlpatterns = [
     path("", views.index, name="index"),
@@ -18,22 +18,26 @@ urlpatterns = [
     path("api/servers/sparklines/", api.FleetSparklines.as_view(), name="api-sparklines"),
     path("api/servers/<int:pk>/models/", api.ServerModels.as_view(), name="api-server-models"),
     path("api/servers/<int:pk>/series/", api.ServerSeries.as_view(), name="api-server-series"),
-    path("api/servers/<int:pk>/models/<str:name>/load/", api.LoadModel.as_view(), name="api-model-load"),
     path(
-        "api/servers/<int:pk>/models/<str:name>/unload/", api.UnloadModel.as_view(), name="api-model-unload"
+        "api/servers/<int:pk>/models/<str:name>/load/", api_control.LoadModel.as_view(), name="api-model-load"
+    ),
+    path(
+        "api/servers/<int:pk>/models/<str:name>/unload/",
+        api_control.UnloadModel.as_view(),
+        name="api-model-unload",
     ),
     path(
         "api/servers/<int:pk>/models/<str:name>/promote/",
-        api.PromoteModel.as_view(),
+        api_control.PromoteModel.as_view(),
         name="api-model-promote",
     ),
     path(
         "api/servers/<int:pk>/models/<str:name>/rollback/",
-        api.RollbackModel.as_view(),
+        api_control.RollbackModel.as_view(),
         name="api-model-rollback",
     ),
-    path("api/actions/", api.ActionList.as_view(), name="api-actions"),
-    path("api/actions/<int:pk>/", api.ActionDetail.as_view(), name="api-action"),
+    path("api/actions/", api_control.ActionList.as_view(), name="api-actions"),
+    path("api/actions/<int:pk>/", api_control.ActionDetail.as_view(), name="api-action"),
     path("api/tokens/", tokens.TokenList.as_view(), name="api-tokens"),
     path("api/tokens/<str:prefix>/", tokens.TokenDetail.as_view(), name="api-token"),
     path("audit/", views.audit, name="audit"),

@@ -8,19 +8,21 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import DatabaseError, connection
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseForbidden
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from fleet import catalog, overview, roles, trends
+from fleet import catalog, overview, trends
 from fleet.control import errors, record
-from fleet.control.requests import is_plain_model_name, model_in_repository, request_action
+from fleet.control.gate import check_control
+from fleet.control.requests import request_action
 from fleet.models import Action, Server
 
 from . import pages
+from .refusals import status_of
 
 
 def _page(request: HttpRequest, extra: dict[str, Any]) -> dict[str, Any]:
@@ -170,16 +172,15 @@ def audit(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def control(request: HttpRequest, pk: int, name: str) -> HttpResponse:
-    """The buttons of _controls.html: the API's checks and service, then back to the page."""
-    if settings.FLEET_READ_ONLY:
-        return HttpResponseForbidden("FleetDeck is read-only: control is disabled.")
-    if not is_plain_model_name(name):
-        return HttpResponseBadRequest("not a plain model name")
-    server = get_object_or_404(Server, pk=pk)
-    if not model_in_repository(server, name):
-        raise Http404("no such model on this server")
-    if not roles.is_operator(request.user):
-        return HttpResponseForbidden("Only fleet operators can control models.")
+    """The buttons of _controls.html: the API's gate and service, then back to the page.
+
+    A refusal by the gate answers its HTTP status; a refused request (a conflict, a
+    confirmation needed) becomes a message on the page it came from.
+    """
+    try:
+        server = check_control(request.user, pk, name)
+    except errors.ActionError as exc:
+        return HttpResponse(str(exc), status=status_of(exc)[0], content_type="text/plain; charset=utf-8")
     version = request.POST.get("version", "")
     try:
         action = request_action(

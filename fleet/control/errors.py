@@ -10,12 +10,25 @@ class ActionError(Exception):
     """A request that cannot be accepted; the message is fit to show to the requester."""
 
 
+class ReadOnly(ActionError):
+    """FLEET_READ_ONLY is on: every control request is refused (HTTP 403)."""
+
+
+class UnknownServer(ActionError):
+    """No such server (HTTP 404)."""
+
+
+class NotPermitted(ActionError):
+    """The user is not an operator or admin (HTTP 403)."""
+
+
 class InvalidRequest(ActionError):
     """Bad input (a name, a version, nothing to roll back): HTTP 400."""
 
 
-class UnknownModel(ActionError):
-    """The model is not in the server's repository: HTTP 404."""
+class ModelNotInRepository(ActionError):
+    """The model is not in the server's repository index: HTTP 404. (Not to be confused
+    with the pages' "no data for this model"; this one is about Triton's repository.)"""
 
 
 class ConfirmationRequired(ActionError):

@@ -1,14 +1,15 @@
 """The record of an action as the world sees it, and its state changes.
 
-`payload` is the one wire format; `publish` broadcasts it as `fleet.action` to the
-server's group and the fleet group; `finish` ends a row (once) and publishes it.
+`serialize` builds the one wire format (`ActionRecord`); `publish` broadcasts it as
+`fleet.action` to the server's group and the fleet group; `finish` ends a row (once) and
+publishes it.
 """
 
 from __future__ import annotations
 
 import logging
 import statistics
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypedDict
 
 from django.db.models import Q
@@ -20,29 +21,31 @@ from ..models import Action
 log = logging.getLogger(__name__)
 
 
-class ActionPayload(TypedDict):
-    """The `fleet.action` broadcast, also the shape the API serializes."""
+class ActionRecord(TypedDict):
+    """The one wire format of an action: the API's answer, the `fleet.action` websocket
+    frame (with "type" added) and the pages' seed are this, built by `serialize` alone."""
 
-    action_id: int
+    id: int
     kind: str
     state: str
-    server_id: int
-    server: str
+    server: int  # the server's id
+    server_name: str
     model: str
     parameters: dict[str, Any]
-    requested_by: str | None
-    requested_at: str | None
+    requested_by: str | None  # username
+    requested_at: str | None  # ISO 8601, UTC ("Z")
     started_at: str | None
     finished_at: str | None
-    elapsed_s: float | None
-    estimate_s: float | None
+    elapsed_s: float | None  # since it started, to its end once ended; null while queued
+    estimate_s: float | None  # while active: median of the model's past load durations
     load_duration_s: float | None
     result: str
     error: str
 
 
 def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
+    # As DRF writes datetimes, so API clients see the same text as before this format.
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z") if value else None
 
 
 def elapsed_s(action: Action, now: datetime | None = None) -> float | None:
@@ -72,14 +75,15 @@ def estimate_s(action: Action) -> float | None:
     return None
 
 
-def payload(action: Action) -> ActionPayload:
-    server = action.server
+def serialize(action: Action) -> ActionRecord:
+    """The action as API, websocket frames and page seeds carry it (select_related
+    "server" and "requested_by" when serializing many)."""
     return {
-        "action_id": action.id,
+        "id": action.id,
         "kind": action.kind,
         "state": action.state,
-        "server_id": server.id,
-        "server": server.name,
+        "server": action.server_id,
+        "server_name": action.server.name,
         "model": action.model,
         "parameters": action.parameters,
         "requested_by": action.requested_by.username if action.requested_by else None,
@@ -99,7 +103,7 @@ def recent(
     model: str | None = None,
     limit: int = 6,
     within: timedelta = timedelta(hours=1),
-) -> list[ActionPayload]:
+) -> list[ActionRecord]:
     """The newest actions of the last `within` plus any still active (optionally of one
     server, or one model on it), as broadcast: what a page shows when it opens."""
     fresh = Q(requested_at__gte=timezone.now() - within) | Q(state__in=Action.ACTIVE_STATES)
@@ -108,14 +112,14 @@ def recent(
         rows = rows.filter(server_id=server_id)
     if model is not None:
         rows = rows.filter(model=model)
-    return [payload(action) for action in rows[:limit]]
+    return [serialize(action) for action in rows[:limit]]
 
 
 def publish(action_id: int) -> None:
     """Broadcast the action's current row to its server's pages and the fleet overview."""
     action = Action.objects.select_related("server", "requested_by").filter(id=action_id).first()
     if action is not None:
-        broadcast([server_group(action.server_id), FLEET_GROUP], "fleet.action", dict(payload(action)))
+        broadcast([server_group(action.server_id), FLEET_GROUP], "fleet.action", dict(serialize(action)))
 
 
 def finish(

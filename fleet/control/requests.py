@@ -18,7 +18,7 @@ from django.db import IntegrityError, transaction
 from .. import services, triton
 from ..models import Action, ModelVersion, Server
 from . import record
-from .errors import ActionInProgress, ConfirmationRequired, InvalidRequest, UnknownModel
+from .errors import ActionInProgress, ConfirmationRequired, InvalidRequest, ModelNotInRepository
 
 log = logging.getLogger(__name__)
 
@@ -88,16 +88,16 @@ def request_action(
 ) -> Action:
     """Validate, log, record and enqueue one action; return the queued row.
 
-    Callers (API, HTML form, CLI) check read-only mode and the user's role first. Raises
-    InvalidRequest, UnknownModel, ConfirmationRequired or ActionInProgress before anything
-    is enqueued.
+    Callers (API, HTML form, CLI) pass `gate.check_control` first (read-only mode, the
+    server, the user's role). Raises InvalidRequest, ModelNotInRepository,
+    ConfirmationRequired or ActionInProgress before anything is enqueued.
     """
     if kind not in Action.Kind.values:
         raise InvalidRequest(f"unknown action {kind!r}")
     if not is_plain_model_name(name):
         raise InvalidRequest(f"{name!r} is not a plain model name")
     if not model_in_repository(server, name):
-        raise UnknownModel(f"no model {name!r} in the repository of {server.name}")
+        raise ModelNotInRepository(f"no model {name!r} in the repository of {server.name}")
     parameters: dict[str, Any] = {}
     if kind == Action.Kind.PROMOTE:
         if version is None or version < 1:

@@ -1,4 +1,6 @@
 // Control actions, live on every page: the `fleet.action` events a page's socket relays.
+// An action is fleet.control.record's ActionRecord (the API's shape): id, server (its id),
+// server_name, kind, state, model, times, estimate_s, result, error.
 // A running action shows its elapsed time against the usual duration of that model's loads.
 import { DASH } from "./format.js";
 
@@ -13,19 +15,19 @@ export class ActionFeed {
   constructor(el, filter = () => true) {
     this.el = el;
     this.filter = filter;
-    this.rows = new Map(); // action_id -> {action, receivedAt, li}
+    this.rows = new Map(); // action id -> {action, receivedAt, li}
     setInterval(() => this.tick(), 500);
   }
 
   update(action) {
     if (!this.el || !this.filter(action)) return;
-    let row = this.rows.get(action.action_id);
+    let row = this.rows.get(action.id);
     if (!row) {
       const li = document.createElement("li");
-      li.dataset.actionId = action.action_id;
+      li.dataset.actionId = action.id;
       this.el.prepend(li);
       row = { li };
-      this.rows.set(action.action_id, row);
+      this.rows.set(action.id, row);
     }
     row.action = action;
     row.receivedAt = Date.now();
@@ -34,7 +36,7 @@ export class ActionFeed {
     const finished = [...this.rows.values()].filter((r) => !["queued", "running"].includes(r.action.state));
     for (const old of finished.slice(KEEP)) {
       old.li.remove();
-      this.rows.delete(old.action.action_id);
+      this.rows.delete(old.action.id);
     }
   }
 
@@ -50,7 +52,7 @@ export class ActionFeed {
     const what = [action.kind, action.model];
     if (action.parameters?.version) what.push(`→ v${action.parameters.version}`);
     const parts = [
-      ["what", `${what.join(" ")} on ${action.server}`],
+      ["what", `${what.join(" ")} on ${action.server_name}`],
       ["state", action.state],
       ["time", action.state === "running" || action.state === "queued"
         ? `${seconds(elapsed)}${action.estimate_s ? ` (usually ${seconds(action.estimate_s)})` : ""}`

@@ -94,11 +94,11 @@ async function refreshVersions() {
 
 const live = startCharts(charts);
 const freshness = new Freshness(page, [page.server]);
-const feed = actionFeed(page, (action) => action.server_id === page.server.id && action.model === model);
+const feed = actionFeed(page, (action) => action.server === page.server.id && action.model === model);
 connect(page.ws, {
   onAction: (action) => {
     feed.update(action);
-    if (action.server_id === page.server.id && action.model === model && ["succeeded", "failed"].includes(action.state)) {
+    if (action.server === page.server.id && action.model === model && ["succeeded", "failed"].includes(action.state)) {
       refreshVersions().catch(() => {});
     }
   },

@@ -78,7 +78,7 @@ function updateTable(frame) {
 
 const live = startCharts(charts);
 const freshness = new Freshness(page, [page.server]);
-const feed = actionFeed(page, (action) => action.server_id === page.server.id);
+const feed = actionFeed(page, (action) => action.server === page.server.id);
 connect(page.ws, {
   onAction: (action) => feed.update(action),
   onFrame: (frame) => {

@@ -1,6 +1,7 @@
 """Every control endpoint × anonymous/viewer/operator/admin/superuser, in normal and read-only
-mode; checks run in the order read-only → unknown target → role. Nothing is enqueued here
-(the test transaction never commits), so the shared Triton is only read."""
+mode; the gate checks in the order read-only → unknown server → role → unknown model.
+Nothing is enqueued here (the test transaction never commits), so the shared Triton is
+only read."""
 
 import pytest
 from django.contrib.auth.models import User
@@ -74,7 +75,7 @@ def test_it_answers_each_actor_per_role(fleet_server, actor, endpoint, read_only
 
 @pytest.mark.parametrize("endpoint", list(ENDPOINTS))
 @pytest.mark.parametrize("who", ["viewer", "operator"])
-def test_it_answers_404_for_unknown_targets_before_checking_the_role(
+def test_it_answers_404_for_an_unknown_server_before_checking_the_role(
     fleet_server, endpoint, who, request
 ) -> None:
     client = client_for(request.getfixturevalue(who))
@@ -83,9 +84,19 @@ def test_it_answers_404_for_unknown_targets_before_checking_the_role(
         client.post(f"/api/servers/999999/models/versioned/{endpoint}/", body, format="json").status_code
         == 404
     )
-    missing = client.post(f"/api/servers/{fleet_server.id}/models/nosuch/{endpoint}/", body, format="json")
-    assert missing.status_code == 404
-    assert "nosuch" in missing.json()["detail"]
+
+
+@pytest.mark.parametrize("endpoint", list(ENDPOINTS))
+@pytest.mark.parametrize("who, status", [("viewer", 403), ("operator", 404)])
+def test_it_answers_an_unknown_model_after_checking_the_role(
+    fleet_server, endpoint, who, status, request
+) -> None:
+    client = client_for(request.getfixturevalue(who))
+    missing = client.post(
+        f"/api/servers/{fleet_server.id}/models/nosuch/{endpoint}/", ENDPOINTS[endpoint], format="json"
+    )
+    assert missing.status_code == status
+    assert ("nosuch" in missing.json()["detail"]) == (who == "operator")
 
 
 @pytest.mark.parametrize("who, status", [("anonymous", 401), ("viewer", 200), ("operator", 200)])

@@ -12,7 +12,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def test_it_relays_action_events_unchanged(viewer) -> None:
     server = Server.objects.create(name="s-actions", url="http://127.0.0.1:9")
-    payload = {"server_id": server.id, "action_id": 7, "model": "fast", "state": "succeeded"}
+    payload = {"server": server.id, "id": 7, "model": "fast", "state": "succeeded"}
 
     ws = communicator(f"/ws/servers/{server.id}/", user=viewer)
 

@@ -26,7 +26,7 @@ def test_it_lists_the_last_hour_and_whatever_is_still_active(operator) -> None:
         requested_at=timezone.now() - timedelta(days=2)
     )
 
-    listed = [a["action_id"] for a in record.recent()]
+    listed = [a["id"] for a in record.recent()]
     assert listed == [fresh.id, old_stuck.id]
-    assert [a["action_id"] for a in record.recent(server.id, "b")] == [old_stuck.id]
+    assert [a["id"] for a in record.recent(server.id, "b")] == [old_stuck.id]
     assert record.recent(server.id + 1) == []

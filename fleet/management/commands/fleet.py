@@ -1,7 +1,8 @@
 """`python manage.py fleet load|unload|promote|rollback SERVER MODEL [VERSION]`, for incidents.
 
-It goes through the same service as the API (same checks, same Action row, same Celery
-task), then waits and prints progress until the action ends. SERVER is a name or an id.
+It goes through the same gate and service as the API (same checks in the same order, same
+Action row, same Celery task), then waits and prints progress until the action ends.
+SERVER is a name or an id.
 The requester is `--user USERNAME`, else the Django user named like the OS user running
 the command; either must exist and be an operator (or admin). `--inline` also runs the
 action in this process, for when no worker is up: whichever of this process and a worker
@@ -23,10 +24,10 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
 
-from fleet import roles
 from fleet.control import errors, record, runner
+from fleet.control.gate import check_control
 from fleet.control.requests import request_action
-from fleet.models import Action, Server
+from fleet.models import Action
 
 
 class Command(BaseCommand):
@@ -45,11 +46,9 @@ class Command(BaseCommand):
         parser.add_argument("--timeout", type=float, default=None, help="seconds to wait")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        if settings.FLEET_READ_ONLY:
-            raise CommandError("FleetDeck is read-only (FLEET_READ_ONLY): control is disabled.", returncode=2)
-        server = self._server(options["server"])
         user = self._user(options["user"])
         try:
+            server = check_control(user, options["server"], options["model"])
             action = request_action(
                 server,
                 options["model"],
@@ -80,21 +79,11 @@ class Command(BaseCommand):
         finally:
             connection.close()
 
-    def _server(self, ref: str) -> Server:
-        server = Server.objects.filter(name=ref).first()
-        if server is None and ref.isdigit():
-            server = Server.objects.filter(id=int(ref)).first()
-        if server is None:
-            raise CommandError(f"no server named or numbered {ref!r}", returncode=2)
-        return server
-
     def _user(self, username: str | None) -> Any:
         name = username or getpass.getuser()
         user = get_user_model().objects.filter(username=name, is_active=True).first()
         if user is None:
             raise CommandError(f"no active FleetDeck user {name!r} (use --user)", returncode=2)
-        if not roles.is_operator(user):
-            raise CommandError(f"{name} is not an operator", returncode=2)
         return user
 
     def _wait(self, action_id: int, timeout: float) -> None:
