@@ -8,7 +8,6 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from django.db import transaction
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -17,7 +16,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from fleet import series, storage, tasks, trends
+from fleet import series, storage, trends
 from fleet.catalog import METRICS
 from fleet.models import ModelVersion, Server, validate_http_url
 from fleet.prometheus import PrometheusError
@@ -45,14 +44,11 @@ class ServerSerializer(serializers.ModelSerializer):
 
 
 class ServerList(generics.ListCreateAPIView):
-    """List the fleet; admins register a server (it is scraped at once, then every tick)."""
+    """List the fleet; admins register a server (scraped at once, as any server created
+    anywhere is: see fleet/signals.py; then every tick)."""
 
     queryset = Server.objects.all()
     serializer_class = ServerSerializer
-
-    def perform_create(self, serializer: serializers.BaseSerializer) -> None:
-        server = serializer.save()
-        transaction.on_commit(lambda: tasks.scrape.delay(server.id))
 
 
 class ModelVersionSerializer(serializers.ModelSerializer):
