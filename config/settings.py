@@ -210,6 +210,10 @@ DATABASES = {
     "default": dj_database_url.parse(
         env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'fleetdeck.sqlite3'}"),
         conn_max_age=60,
+        # A kept connection is checked before reuse, so a restarted PostgreSQL fails no
+        # query on a connection it already closed (Celery tasks and ASGI requests open their
+        # own anyway; tests/faults/test_postgres_restarted.py restarts it under load).
+        conn_health_checks=True,
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -315,6 +319,9 @@ FLEET_VERIFY_TIMEOUT = env_float("FLEET_VERIFY_TIMEOUT", 120.0)
 FLEET_ACTION_LEASE = env_float("FLEET_ACTION_LEASE", 30.0)
 # A queued action no worker picked up within this is failed, freeing the model.
 FLEET_ACTION_QUEUE_TIMEOUT = env_float("FLEET_ACTION_QUEUE_TIMEOUT", 900.0)
+# A running action that Triton still shows LOADING or UNLOADING this long after it started
+# is ended failed (its model freed): Triton is stuck, not slow.
+FLEET_ACTION_MAX_AGE = env_float("FLEET_ACTION_MAX_AGE", 3600.0)
 FLEET_RECONCILE_INTERVAL = env_float("FLEET_RECONCILE_INTERVAL", 15.0)
 # Unloading a model that served traffic this recently needs {"confirm": true}.
 FLEET_UNLOAD_CONFIRM_WINDOW = env_float("FLEET_UNLOAD_CONFIRM_WINDOW", 300.0)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from django.contrib.auth.views import redirect_to_login
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import render
 from rest_framework.views import APIView
 
@@ -79,8 +79,11 @@ ACCESS: dict[str, Access] = {
     "api-action": Access(read=VIEWER),
     "api-tokens": Access(read=VIEWER, write=VIEWER),
     "api-token": Access(write=VIEWER),
-    # Django's admin site checks is_staff on every one of its views.
+    # Django's admin site checks is_staff on every one of its views but its login.
     "admin:": Access(read=STAFF, write=STAFF),
+    "admin:login": Access(read=PUBLIC, write=PUBLIC),
+    # Logging out is harmless; a non-staff caller is sent to the admin's index.
+    "admin:logout": Access(write=PUBLIC),
     # Websockets (dashboard/routing.py).
     "ws-fleet": Access(read=VIEWER),
     "ws-server": Access(read=VIEWER),
@@ -112,15 +115,18 @@ def has_level(user: Any, level: Level) -> bool:
 
 
 def refusal(rule: Access | None, user: Any, method: str) -> int | None:
-    """401 (not signed in), 403 (signed in, not allowed) or None (let the view answer).
+    """401 (not signed in), 403 (signed in, not allowed), 405 (the row has no such method)
+    or None (let the view answer).
 
     A route without a row is refused: a new route is closed until someone writes its rule.
     """
     if rule is None:
         return 403
     level = rule.read if method.upper() in SAFE_METHODS else rule.write
-    if level is None or level in (PUBLIC, STAFF):
-        return None  # a 405 from the view, the public, or Django admin's own check
+    if level is None:
+        return 405
+    if level in (PUBLIC, STAFF):
+        return None  # the public, or Django admin's own check
     if not getattr(user, "is_authenticated", False):
         return 401
     return None if has_level(user, VIEWER if rule.control else level) else 403
@@ -135,6 +141,11 @@ def forbidden_message(user: Any, rule: Access | None) -> str:
     if not roles.has_role(user):
         return NO_ROLE
     return "Your role does not allow this."
+
+
+def allowed_methods(rule: Access) -> list[str]:
+    read = ["GET", "HEAD", "OPTIONS"] if rule.read else []
+    return read + (["POST", "PUT", "PATCH", "DELETE"] if rule.write else [])
 
 
 def _is_api_view(view_func: Any) -> bool:
@@ -163,6 +174,8 @@ class AccessMiddleware:
         if rule is None:
             log.error("route %r has no row in dashboard.access.ACCESS: refused", view_name)
         code = refusal(rule, request.user, request.method or "GET")
+        if code == 405 and rule is not None:
+            return HttpResponseNotAllowed(allowed_methods(rule))
         if code == 401:
             return redirect_to_login(request.get_full_path())
         if code == 403:

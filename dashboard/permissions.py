@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from rest_framework.exceptions import PermissionDenied
+from rest_framework.exceptions import MethodNotAllowed, PermissionDenied
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
@@ -16,6 +16,8 @@ class RouteAccess(BasePermission):
         match = request.resolver_match
         rule = access.rule_for(match.view_name if match else "")
         code = access.refusal(rule, request.user, request.method or "GET")
+        if code == 405:
+            raise MethodNotAllowed(request.method or "")
         if code == 403:
             raise PermissionDenied(access.forbidden_message(request.user, rule))
         return code is None

@@ -1,6 +1,7 @@
 """A socket keeps getting frames long after the Redis layer's group_expiry (a day by default):
 its consumer renews its membership well within it. Here the expiry is 2 s and the socket is
-still fed after three times that."""
+still fed after three times that. The socket idles meanwhile: longer than redis-py 8's default
+5 s socket timeout, which used to end the layer's blocking receive (settings.CHANNEL_LAYERS)."""
 
 import asyncio
 import copy
