@@ -6,6 +6,7 @@ Usage (no database, no Triton needed):
 The payloads are real Triton 2.51 captures (tests/data/) grown to --models x --versions:
 the per-model lines of the captured model `fast` relabelled for each model and version,
 family by family as Triton prints them, the server-level lines once.
+Values are scaled per model and version, so that they differ as real counters do.
 - "CPU server": tests/data/triton_cpu_metrics.txt (default metrics flags);
 - "GPU server, summaries on": tests/data/triton_cpu_summary_metrics.txt (every family
   Triton 2.51 prints, summary quantiles included) with each model line on two GPUs
@@ -49,11 +50,15 @@ def grow(capture: str, models: int, versions: int, gpus: tuple[str, ...] = ()) -
             if "model=" not in line:
                 out.append(line)  # HELP/TYPE and server-level samples
             continue
+        head, value = line.rsplit(" ", 1)
         for m in range(models):
             for v in range(1, versions + 1):
-                relabelled = line.replace('model="fast"', f'model="model-{m:03d}"').replace(
+                relabelled = head.replace('model="fast"', f'model="model-{m:03d}"').replace(
                     'version="1"', f'version="{v}"'
                 )
+                # Each version its own counts (zeros stay zeros, as idle failure counters do).
+                scaled = float(value) * (m + 1) * v + (m if float(value) else 0)
+                relabelled += f" {int(scaled) if scaled.is_integer() else scaled!r}"
                 if not gpus:
                     out.append(relabelled)
                 for gpu in gpus:

@@ -107,6 +107,10 @@ def _escape(value: str) -> str:
 
 @st.composite
 def _label_set(draw: st.DrawFn) -> str:
+    if draw(st.booleans()):  # Triton's own shape: sorted names, model and version, no blanks
+        extra = draw(st.lists(st.sampled_from(["gpu_uuid", "reason"]), unique=True))
+        names = sorted(["model", "version", *extra])
+        return ",".join(f'{name}="{_escape(draw(_TEXT))}"' for name in names)
     names = draw(st.lists(st.sampled_from(LABELS), unique=draw(st.integers(0, 5)) > 0, max_size=4))
     pairs = []
     for name in names:
