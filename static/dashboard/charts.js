@@ -250,15 +250,16 @@ export class TimeChart {
     const hover = this.hovertemplates();
     const indices = hover.map((h, i) => (h ? i : null)).filter((i) => i !== null);
     await Plotly.restyle(this.el, { hovertemplate: indices.map((i) => hover[i]) }, indices);
-    const relayout = { annotations: this.annotations().annotations, "xaxis.visible": true };
+    const relayout = { ...this.annotations(), "xaxis.visible": true };
     for (const [key, v] of Object.entries(this.yaxis())) relayout[`yaxis.${key}`] = v;
     await Plotly.relayout(this.el, relayout);
   }
 
   // ModelEvent rows as vertical lines with a short label; the reason shows on hover. While
-  // the chart has no data, a note in the middle says so.
+  // the chart has no data, a note in the middle says why instead.
   annotations() {
-    const events = this.spec.events ?? [];
+    // An empty chart has no time axis to place events on: only its note.
+    const events = this.empty ? [] : (this.spec.events ?? []);
     const notes = events.map((e) => ({
       xref: "x", yref: "paper", x: plotTime(e.at), y: 1, yanchor: "bottom", xanchor: "right", showarrow: false,
       font: { size: 10, color: "#3c4043" },
