@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PYVER := $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 STUB_DIR := $(TRITON_VENV)/lib/python$(PYVER)/site-packages/pytriton/tritonserver
 
-.PHONY: install demo test lint check clean
+.PHONY: install demo test faults lint check clean
 
 install: $(VENV)/.installed $(TRITON_VENV)/.installed
 
@@ -29,6 +29,13 @@ demo: install
 
 test: install
 	$(PY) -m fleet.demo.embedded_redis $(PY) -m pytest
+
+# The fault suite at full count (`make test` runs it twice per fault); the figures go to
+# docs/reliability.md. FAULTS_COUNT=5 make faults for a shorter run.
+FAULTS_COUNT ?= 20
+faults: install
+	FAULTS_COUNT=$(FAULTS_COUNT) FAULTS_REPORT=docs/reliability.md \
+		$(PY) -m fleet.demo.embedded_redis $(PY) -m pytest tests/faults -m faults
 
 lint: install
 	$(VENV)/bin/ruff check .

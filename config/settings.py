@@ -339,9 +339,14 @@ FLEET_SCRAPE_QUEUE = env_str("FLEET_SCRAPE_QUEUE", CELERY_TASK_DEFAULT_QUEUE + "
 CELERY_TASK_QUEUES = [
     Queue(name, routing_key=name) for name in (CELERY_TASK_DEFAULT_QUEUE, FLEET_SCRAPE_QUEUE)
 ]
+# The short periodic tasks go there too: a worker whose slots are all held by long loads
+# would otherwise stop the fan-out of scrapes and the reconciliation of actions until a load
+# ends (tests/faults/test_redis_restarted.py keeps both control slots busy).
 CELERY_TASK_ROUTES = {
     "fleet.tasks.scrape": {"queue": FLEET_SCRAPE_QUEUE},
     "fleet.tasks.scrape_fleet_via_prometheus": {"queue": FLEET_SCRAPE_QUEUE},
+    "fleet.tasks.dispatch_scrapes": {"queue": FLEET_SCRAPE_QUEUE},
+    "fleet.tasks.reconcile_actions": {"queue": FLEET_SCRAPE_QUEUE},
 }
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True

@@ -155,7 +155,24 @@ def repository_index(target: Target) -> list[dict[str, Any]]:
         rows = _list_of_dicts(client.get_model_repository_index(headers=target.headers), "the index")
     if not all(isinstance(row.get("name"), str) for row in rows):
         raise TritonError("the index has a model without a name")
+    if not all(_plausible_row(row) for row in rows):
+        raise TritonError("the index has a name, version or state that is not Triton's (too long, a NUL)")
     return rows
+
+
+# Triton names a model after its directory, numbers its versions and has four short states;
+# anything longer (or holding a NUL, which PostgreSQL refuses) is not from Triton, and would
+# stop every inventory read of the server at the database instead of here.
+_LONGEST = {"name": 200, "version": 50, "state": 20, "reason": 100_000}
+
+
+def _plausible_row(row: dict[str, Any]) -> bool:
+    for key, longest in _LONGEST.items():
+        value = row.get(key)
+        text = "" if value is None else str(value)  # apply_index stores str() of each
+        if len(text) > longest or "\x00" in text:
+            return False
+    return True
 
 
 def model_config(target: Target, name: str) -> dict[str, Any]:

@@ -59,17 +59,20 @@ class AsgiServer:
         self.log = log
 
 
-def start_asgi_server(tmp_path: Path, name: str = "daphne", port: int | None = None) -> AsgiServer:
-    """daphne on `port` (default: a free one) against this test's database; returns once
-    /healthz answers."""
+def start_asgi_server(
+    tmp_path: Path, name: str = "daphne", port: int | None = None, env: dict[str, str] | None = None
+) -> AsgiServer:
+    """daphne on `port` (default: a free one) against this test's database (or what `env`
+    names instead); returns once /healthz answers."""
     port = port or _free_port()
     log = tmp_path / f"{name}.log"
-    env = {k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"}  # see chromium
-    env.update(DATABASE_URL=database_url(), FLEET_SCRAPE_INTERVAL=str(SCRAPE_INTERVAL))
+    child_env = {k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"}  # see chromium
+    child_env.update(DATABASE_URL=database_url(), FLEET_SCRAPE_INTERVAL=str(SCRAPE_INTERVAL))
+    child_env.update(env or {})
     with log.open("wb") as out:
         popen = subprocess.Popen(
             [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+            cwd=ROOT, env=child_env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
     server = AsgiServer(f"http://127.0.0.1:{port}", popen, log)
     deadline = time.monotonic() + 60
