@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from . import exposition
 from .catalog import CATALOG, Metric
@@ -89,9 +90,11 @@ def _rows(rows: object) -> dict[Key, float] | None:
     return out
 
 
-@dataclass(frozen=True)
-class Derived:
-    """One derived value: model/version empty for server-level metrics."""
+class Derived(NamedTuple):
+    """One derived value: model/version empty for server-level metrics.
+
+    A NamedTuple, not a frozen dataclass: a scrape of 600 versions makes ~5,000 of these,
+    and a frozen dataclass's __init__ costs twice as much (bench/parse.py)."""
 
     metric: str
     value: float
