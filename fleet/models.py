@@ -62,6 +62,9 @@ class Server(models.Model):
     # The previous scrape's raw counters, the baseline for the next rates. None after a
     # failed scrape, so that no rate ever spans a gap.
     last_counters = models.JSONField(null=True, blank=True, editable=False)
+    # The live summary of its last scrape (fleet.frames.ServerSummary), as published to the
+    # overview: the overview's page seed, read without touching the series.
+    summary = models.JSONField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
