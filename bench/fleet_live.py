@@ -1,0 +1,432 @@
+"""Benchmark harness: FleetDeck's own processes against a simulated fleet (issue 8 targets).
+
+Runs what production runs, the Procfile's web (daphne), worker and beat, against `manage.py
+sim_fleet` on a scratch database (beside DATABASE_URL's) and a private Redis database, for a
+measured window after every server was scraped once. Optionally in PROMETHEUS_URL mode, with
+Debian's /usr/bin/prometheus scraping the simulated servers at the same interval. Measures:
+- CPU of web + worker + beat (each process tree, /proc utime+stime, reaped children included)
+  and of Prometheus, in cores over the window;
+- storage growth over the window: pg_database_size, the Redis database's keys (MEMORY USAGE),
+  and Prometheus' data directory, per series per day;
+- freshness, sampled every second: the share of servers whose last scrape is at most two
+  intervals old;
+- with a browser (built-in mode): a model page's first load in bytes transferred (fresh
+  cache) and the time from opening it to its first live point.
+
+Used by bench/run.py (`make bench`); `run_fleet(FleetConfig(...))` returns a FleetResult.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+SCRATCH = "fleetdeck_bench_fleet"
+REDIS_DB = int(os.environ.get("BENCH_REDIS_DB", "13"))
+PASSWORD = "bench-password-1"
+PROCFILE = ROOT / "Procfile"
+
+
+def scratch_urls() -> tuple[str, str, str]:
+    """(admin database URL, scratch database URL, private Redis URL) beside the app's."""
+    db = urlsplit(os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/fleetdeck"))
+    if not db.scheme.startswith("postgres"):
+        sys.exit("the fleet benchmark measures PostgreSQL: set DATABASE_URL=postgres://...")
+    redis = urlsplit(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
+    return (
+        urlunsplit(db._replace(path="/postgres")),
+        urlunsplit(db._replace(path=f"/{SCRATCH}")),
+        urlunsplit(redis._replace(path=f"/{REDIS_DB}")),
+    )
+
+
+ADMIN_URL, DB_URL, REDIS_URL = scratch_urls()
+# The harness's own ORM and Celery client use the scratch database and the private Redis.
+os.environ.update(DATABASE_URL=DB_URL, REDIS_URL=REDIS_URL, DJANGO_SETTINGS_MODULE="config.settings")
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # Playwright's loop on the main thread
+sys.path.insert(0, str(ROOT))
+
+import django  # noqa: E402
+
+django.setup()
+
+import psycopg  # noqa: E402
+import redis  # noqa: E402
+import requests  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.db import connection, connections  # noqa: E402
+
+from bench.fleet_scale import simulator  # noqa: E402
+from fleet.demo.localfleet import free_port_block  # noqa: E402
+from fleet.models import Server  # noqa: E402
+
+
+@dataclass
+class FleetConfig:
+    servers: int
+    models: int
+    versions: int
+    interval: float
+    seconds: float  # the measured window
+    prometheus: bool = False
+    browser: bool = False
+
+
+@dataclass
+class FleetResult:
+    config: FleetConfig
+    series: int = 0
+    window_s: float = 0.0
+    cpu: dict[str, float] = field(default_factory=dict)  # cores per process (web, worker, beat, prometheus)
+    db_growth: int = 0
+    redis_growth: int = 0
+    prometheus_growth: int = 0
+    prometheus_rss: int = 0
+    prometheus_series: int = 0  # Prometheus' head series (what it stores)
+    fresh_share: float = 0.0
+    fresh_worst: float = 0.0
+    fresh_samples: int = 0
+    page_bytes: int = 0
+    page_requests: int = 0
+    first_live_s: float | None = None
+    first_live_wait_s: float | None = None  # of which: waiting for the next scrape
+    load: tuple[float, float] = (0.0, 0.0)  # 1-min load average at start and end of the window
+
+    @property
+    def fleet_cores(self) -> float:
+        return sum(v for k, v in self.cpu.items() if k in ("web", "worker", "beat"))
+
+    def per_series_day(self, growth: int, series: int | None = None) -> float:
+        return growth / max(1, series or self.series) / (self.window_s / 86400)
+
+
+# ----------------------------------------------------------------------------- processes
+
+
+def _stat(pid: int) -> list[str]:
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
+def _children(pid: int) -> list[int]:
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        with contextlib.suppress(OSError):  # the task ended meanwhile
+            found += [int(c) for c in (task / "children").read_text().split()]
+    return found
+
+
+def tree_cpu(pid: int) -> float:
+    """CPU seconds of a process, its live descendants, and the children it reaped."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total, stack, root = 0, [pid], True
+    while stack:
+        p = stack.pop()
+        try:
+            fields = _stat(p)
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12]) + (int(fields[13]) + int(fields[14]) if root else 0)
+        root = False
+        stack += _children(p)
+    return total / tick
+
+
+def _rss(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+def _procfile() -> dict[str, str]:
+    lines = (line.split(":", 1) for line in PROCFILE.read_text().splitlines() if ":" in line)
+    return {name.strip(): command.strip() for name, command in lines}
+
+
+def start_processes(env: dict[str, str], logs: Path) -> dict[str, subprocess.Popen[bytes]]:
+    """web, worker and beat exactly as the Procfile runs them (what honcho start runs)."""
+    started = {}
+    for name, command in _procfile().items():
+        with (logs / f"{name}.log").open("wb") as out:
+            started[name] = subprocess.Popen(
+                ["bash", "-c", f"exec {command}"], cwd=ROOT, env=env, stdout=out,
+                stderr=subprocess.STDOUT, start_new_session=True,
+            )  # fmt: skip
+    return started
+
+
+def stop(processes: dict[str, subprocess.Popen[bytes]]) -> None:
+    for popen in processes.values():
+        if popen.poll() is None:
+            os.killpg(popen.pid, 15)
+    for popen in processes.values():
+        try:
+            popen.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(popen.pid, 9)
+            popen.wait()
+
+
+def start_prometheus(targets: list[str], interval: float, tmp: Path) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port_block(1)
+    config = tmp / "prometheus.yml"
+    config.write_text(
+        f"global: {{scrape_interval: {interval:g}s, evaluation_interval: {interval:g}s}}\n"
+        f"scrape_configs: [{{job_name: triton, static_configs: [{{targets: {targets}}}]}}]\n"
+    )
+    popen = subprocess.Popen(
+        [
+            "/usr/bin/prometheus", f"--config.file={config}", f"--storage.tsdb.path={tmp / 'data'}",
+            f"--web.listen-address=127.0.0.1:{port}", "--log.level=warn",
+        ],
+        stdout=(tmp / "prometheus.log").open("wb"), stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(f"{url}/-/ready", timeout=1).ok:
+                return popen, url
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.3)
+    popen.kill()
+    raise RuntimeError((tmp / "prometheus.log").read_text()[-2000:])
+
+
+def _dir_bytes(path: Path) -> int:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+
+
+def _prometheus_series(url: str) -> int:
+    text = requests.get(f"{url}/metrics", timeout=5).text
+    for line in text.splitlines():
+        if line.startswith("prometheus_tsdb_head_series "):
+            return int(float(line.split()[1]))
+    return 0
+
+
+# ----------------------------------------------------------------------------- storage
+
+
+def fresh_database() -> None:
+    connections.close_all()
+    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {SCRATCH} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {SCRATCH}")
+    call_command("migrate", verbosity=0)
+
+
+def database_bytes() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_database_size(current_database())")
+        return int(cursor.fetchone()[0])
+
+
+def redis_bytes(client: redis.Redis) -> int:
+    return sum(client.memory_usage(key) or 0 for key in client.scan_iter(count=1000))
+
+
+# ----------------------------------------------------------------------------- sampling
+
+
+class Freshness(threading.Thread):
+    """Every second: how many servers were scraped within two intervals."""
+
+    def __init__(self, ids: list[int], interval: float) -> None:
+        super().__init__(daemon=True)
+        self.ids, self.interval = ids, interval
+        self.shares: list[float] = []
+        self.halt = threading.Event()
+
+    def run(self) -> None:
+        try:
+            while not self.halt.wait(1.0):
+                now = datetime.now(UTC)
+                ages = Server.objects.filter(id__in=self.ids).values_list("last_scrape_at", flat=True)
+                fresh = sum(1 for t in ages if t and (now - t).total_seconds() <= 2 * self.interval)
+                self.shares.append(fresh / len(self.ids))
+        finally:
+            connection.close()
+
+
+def wait_scraped(ids: list[int], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while Server.objects.filter(id__in=ids, last_scrape_at__isnull=True).exists():
+        if time.monotonic() > deadline:
+            raise RuntimeError("not every simulated server was scraped: see the logs")
+        time.sleep(1)
+
+
+# ----------------------------------------------------------------------------- browser
+
+RECORD_MARKS = """
+window.__open = performance.timeOrigin / 1000;
+window.__marks = [];
+new MutationObserver((mutations) => {
+  for (const m of mutations) {
+    window.__marks.push({id: m.target.id, at: Number(m.target.dataset.lastAt), seen: Date.now() / 1000});
+  }
+}).observe(document, {subtree: true, attributes: true, attributeFilter: ["data-last-at"]});
+"""
+
+
+def browse_model_page(base: str, server_id: int, model: str, interval: float, result: FleetResult) -> None:
+    """A model page's first load (fresh cache) and its first live point after opening it."""
+    from django.contrib.auth import get_user_model
+    from playwright.sync_api import sync_playwright
+
+    from tests.browser import CHROMIUM, CHROMIUM_ARGS, VIEWPORT
+
+    get_user_model().objects.create_superuser("bench", "bench@example.com", PASSWORD)
+    with sync_playwright() as playwright:
+        browser: Any = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            login = browser.new_context(viewport=VIEWPORT, base_url=base)
+            login.set_default_timeout(120_000)  # the machine may be loaded by the fleet itself
+            page = login.new_page()
+            page.goto("/login/")
+            page.fill("input[name=username]", "bench")
+            page.fill("input[name=password]", PASSWORD)
+            page.click("button[type=submit]")
+            page.wait_for_url(f"{base}/")
+            context = browser.new_context(viewport=VIEWPORT, base_url=base)
+            context.add_cookies(login.cookies())
+            context.set_default_timeout(120_000)
+            page = context.new_page()
+            page.add_init_script(RECORD_MARKS)
+            sizes: list[int] = []
+            page.on(
+                "requestfinished",
+                lambda r: sizes.append(r.sizes()["responseBodySize"] + r.sizes()["responseHeadersSize"]),
+            )
+            page.goto(f"/servers/{server_id}/models/{model}/")
+            # A point newer than anything the page opened with: a live one, from the socket.
+            # The first mark is the page's seed; a newer point after it came live, by the socket.
+            live = """() => { const marks = window.__marks.filter(m => m.id === 'chart-throughput');
+                return marks.find(m => m.at > marks[0].at) || null; }"""
+            page.wait_for_function(
+                "document.getElementById('chart-throughput')?.dataset.points > 0", timeout=120_000
+            )
+            page.wait_for_load_state("networkidle")
+            result.page_bytes, result.page_requests = sum(sizes), len(sizes)
+            mark = page.wait_for_function(live, timeout=int((3 * interval + 30) * 1000)).json_value()
+            opened = page.evaluate("window.__open")
+            result.first_live_s = mark["seen"] - opened
+            result.first_live_wait_s = max(0.0, mark["at"] - opened)
+        finally:
+            browser.close()
+
+
+# ----------------------------------------------------------------------------- the run
+
+
+def run_fleet(config: FleetConfig) -> FleetResult:
+    result = FleetResult(config)
+    fresh_database()
+    store = redis.Redis.from_url(REDIS_URL)
+    store.flushdb()
+    tmp = Path(tempfile.mkdtemp(prefix="fleetdeck-bench-"))
+    web_port = free_port_block(1)
+    env = {
+        **{k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"},
+        "FLEET_SCRAPE_INTERVAL": f"{config.interval:g}", "FLEET_VAR_DIR": str(tmp), "PORT": str(web_port),
+        "CELERY_LOG_LEVEL": "WARNING", "LOG_LEVEL": "WARNING", "DAPHNE_VERBOSITY": "0",
+        "PYTHONUNBUFFERED": "1", "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+    }  # fmt: skip
+    prometheus: subprocess.Popen[bytes] | None = None
+    processes: dict[str, subprocess.Popen[bytes]] = {}
+    with simulator(config.servers, config.models, config.versions, seed=0) as sim:
+        try:
+            servers = [
+                Server.objects.create(name=f"sim-{i}", url=sim.url(i), metrics_url=f"{sim.url(i)}/metrics")
+                for i in range(config.servers)
+            ]
+            ids = [s.id for s in servers]
+            if config.prometheus:
+                targets = [urlsplit(s.metrics_url).netloc for s in servers]
+                prometheus, env["PROMETHEUS_URL"] = start_prometheus(targets, config.interval, tmp)
+            processes = start_processes(env, tmp)
+            wait_scraped(ids, timeout=300 + 3 * config.servers)
+            time.sleep(2 * config.interval)  # past the first scrapes (with inventory) of each server
+
+            pids = {name: p.pid for name, p in processes.items()}
+            if prometheus:
+                pids["prometheus"] = prometheus.pid
+            fresh = Freshness(ids, config.interval)
+            cpu0 = {name: tree_cpu(pid) for name, pid in pids.items()}
+            db0, redis0 = database_bytes(), redis_bytes(store)
+            prom0 = _dir_bytes(tmp / "data") if prometheus else 0
+            result.load = (os.getloadavg()[0], 0.0)
+            started = time.monotonic()
+            fresh.start()
+            time.sleep(config.seconds)
+            result.window_s = time.monotonic() - started
+            cpu1 = {name: tree_cpu(pid) for name, pid in pids.items()}
+            result.db_growth = database_bytes() - db0
+            result.redis_growth = redis_bytes(store) - redis0
+            fresh.halt.set()
+            fresh.join()
+            result.load = (result.load[0], os.getloadavg()[0])
+            result.cpu = {name: (cpu1[name] - cpu0[name]) / result.window_s for name in pids}
+            result.fresh_share = statistics.fmean(fresh.shares) if fresh.shares else 0.0
+            result.fresh_worst = min(fresh.shares, default=0.0)
+            result.fresh_samples = len(fresh.shares)
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT count(*) FROM fleet_series")
+                result.series = int(cursor.fetchone()[0])
+            if prometheus:
+                result.prometheus_growth = _dir_bytes(tmp / "data") - prom0
+                result.prometheus_rss = _rss(prometheus.pid)
+                result.prometheus_series = _prometheus_series(env["PROMETHEUS_URL"])
+            if config.browser:
+                from fleet.demo.simulator import model_name
+
+                browse_model_page(
+                    f"http://127.0.0.1:{web_port}", ids[0], model_name(0), config.interval, result
+                )
+        except Exception:
+            for log in sorted(tmp.glob("*.log")):
+                print(f"--- {log.name}\n{log.read_text()[-1500:]}", file=sys.stderr)
+            raise
+        finally:
+            stop(processes)
+            if prometheus:
+                prometheus.terminate()
+                prometheus.wait(timeout=30)
+            connections.close_all()
+            shutil.rmtree(tmp, ignore_errors=True)
+            store.flushdb()
+    return result
+
+
+def describe(r: FleetResult) -> dict[str, Any]:
+    """The result as plain numbers (for var/benchmarks/bench.json and the docs)."""
+    c = r.config
+    return {
+        "fleet": f"{c.servers}x{c.models}x{c.versions}",
+        "interval_s": c.interval, "mode": "prometheus" if c.prometheus else "built-in",
+        "window_s": round(r.window_s, 1), "series": r.series,
+        "cpu_cores": {k: round(v, 3) for k, v in r.cpu.items()},
+        "fleet_cores": round(r.fleet_cores, 3),
+        "db_growth_bytes": r.db_growth, "redis_growth_bytes": r.redis_growth,
+        "prometheus_growth_bytes": r.prometheus_growth, "prometheus_rss_bytes": r.prometheus_rss,
+        "prometheus_series": r.prometheus_series,
+        "fresh_share": round(r.fresh_share, 4), "fresh_worst": round(r.fresh_worst, 4),
+        "fresh_samples": r.fresh_samples, "page_bytes": r.page_bytes, "page_requests": r.page_requests,
+        "first_live_s": r.first_live_s, "first_live_wait_s": r.first_live_wait_s,
+        "load_average": r.load,
+    }  # fmt: skip
