@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PYVER := $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 STUB_DIR := $(TRITON_VENV)/lib/python$(PYVER)/site-packages/pytriton/tritonserver
 
-.PHONY: install demo test faults lint check clean
+.PHONY: install demo test faults bench lint check clean
 
 install: $(VENV)/.installed $(TRITON_VENV)/.installed
 
@@ -36,6 +36,12 @@ FAULTS_COUNT ?= 20
 faults: install
 	FAULTS_COUNT=$(FAULTS_COUNT) FAULTS_REPORT=docs/reliability.md \
 		$(PY) -m fleet.demo.embedded_redis $(PY) -m pytest tests/faults -m faults
+
+# Every issue 8 target as one table (bench/run.py), CI-sized; BENCH_FULL=1 make bench for the
+# full-size figures of docs/benchmarks.md (~30 min). Needs PostgreSQL (DATABASE_URL), Redis,
+# Debian's chromium and prometheus.
+bench: install
+	BENCH_FULL=$(BENCH_FULL) $(PY) bench/run.py
 
 lint: install
 	$(VENV)/bin/ruff check .
