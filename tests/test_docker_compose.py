@@ -55,3 +55,18 @@ def test_it_validates_with_the_compose_client_where_there_is_one(tmp_path: Path)
         assert result.returncode == 0, result.stderr
         return
     pytest.skip("no docker compose client on this machine")
+
+
+def test_it_keeps_tritons_ports_off_the_host(compose: dict) -> None:
+    # With explicit model control, a published port lets anyone who reaches the host load
+    # and unload models around FleetDeck's roles, read-only mode and audit log.
+    triton = compose["services"]["triton"]
+    assert "ports" not in triton
+    assert set(triton["expose"]) == {"8000", "8001", "8002"}
+
+
+def test_it_gives_fleetdeck_an_explicit_secret_key(compose: dict) -> None:
+    environment = compose["x-fleetdeck"]["environment"]
+    assert environment["SECRET_KEY"].startswith("${SECRET_KEY:?")
+    dockerfile = (ROOT / "config" / "Dockerfile").read_text()
+    assert "FLEET_REQUIRE_SECRET_KEY=1" in dockerfile
