@@ -59,9 +59,28 @@ export class TimeChart {
     return this.spec.traces[i].color ?? COLORS[i % COLORS.length];
   }
 
-  // Plotly's traces: one per spec trace, or for a stacked chart the bands' fills (top band
-  // first) then their lines (see stack.js).
+  // Plotly's traces: one line per spec trace, or for a stacked chart the bands' fills (top
+  // band first) then their lines (see stack.js); then one "dot" trace per spec trace, with a
+  // marker where its line starts (again). A lone point between gaps is no line at all, so
+  // without the dot a value seen at a single scrape would not show.
   traces() {
+    const dots = this.spec.traces.map((_, i) => ({
+      type: "scatter",
+      mode: "markers",
+      name: plotlyText(this.spec.traces[i].name),
+      x: [],
+      y: [],
+      customdata: [],
+      marker: { size: 5, color: this.color(i) },
+      hoverinfo: "skip",
+      showlegend: false,
+      legendgroup: `t${i}`,
+      meta: "dot",
+    }));
+    return [...this.bands(), ...dots];
+  }
+
+  bands() {
     const name = (i) => plotlyText(this.spec.traces[i].name);
     const lines = this.spec.traces.map((trace, i) => ({
       type: "scatter",
@@ -94,12 +113,14 @@ export class TimeChart {
     return [...fills.reverse(), ...lines];
   }
 
+  // Per Plotly trace: the hover text of lines, null for fills and dots.
   hovertemplates() {
     const n = this.spec.traces.length;
     const field = this.stack ? "customdata" : "y";
     const text = (i) => `${this.axis.hover(field)}<extra>${plotlyText(this.spec.traces[i].name)}</extra>`;
-    if (!this.stack) return this.spec.traces.map((_, i) => text(i));
-    return [...new Array(n).fill(null), ...this.spec.traces.map((_, i) => text(i))];
+    const lines = this.spec.traces.map((_, i) => text(i));
+    const none = new Array(n).fill(null);
+    return this.stack ? [...none, ...lines, ...none] : [...lines, ...none];
   }
 
   async load() {
@@ -189,14 +210,19 @@ export class TimeChart {
         const bands = this.stack.step(x, values);
         for (const [k, { line, fill }] of bands.entries()) {
           for (const [px, py] of fill) yield [n - 1 - k, px, py, null];
-          for (const [px, py, own] of line) yield [n + k, px, py, own];
+          for (const [px, py, own, starts] of line) {
+            yield [n + k, px, py, own];
+            if (starts) yield [2 * n + k, px, py, null];
+          }
         }
         continue;
       }
       for (const [k, v] of values.entries()) {
         if (v === undefined) continue;
-        if (v !== null) yield [k, x, v, null];
-        else if (this.open[k]) yield [k, x, null, null];
+        if (v !== null) {
+          yield [k, x, v, null];
+          if (!this.open[k]) yield [n + k, x, v, null];
+        } else if (this.open[k]) yield [k, x, null, null];
         this.open[k] = v !== null;
       }
     }

@@ -28,7 +28,8 @@ export class Stack {
   // point at this time). At a scrape where some band has a value, a band without one has
   // none then: a gap. An instant without any value is a gap marker of some bands; the
   // others, undefined there, go on untouched (their next scrape decides).
-  // Returns, per band, the points to append: line [[x, top, own]] and fill [[x, y]].
+  // Returns, per band, the points to append: line [[x, top, own, starts a run]] and fill
+  // [[x, y]].
   step(x, values) {
     const scrape = values.some((v) => typeof v === "number");
     let sum = 0;
@@ -47,7 +48,7 @@ export class Stack {
       sum += value;
       if (!this.open[k] && this.started[k]) fill.push([x, 0]); // straight up at its right edge
       fill.push([x, sum]);
-      line.push([x, sum, value]);
+      line.push([x, sum, value, !this.open[k]]);
       this.open[k] = true;
       this.started[k] = true;
       this.lastX[k] = x;

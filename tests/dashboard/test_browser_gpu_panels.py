@@ -64,11 +64,16 @@ def test_it_renders_gpu_memory_and_utilization_per_gpu(viewer, browser_page, gpu
     page.wait_for_function("document.getElementById('chart-gpu-util')?.dataset.points > 0", timeout=30000)
     page.wait_for_function("document.getElementById('chart-gpu-memory')?.dataset.points > 0", timeout=30000)
     memory = page.evaluate(
-        "Array.from(document.getElementById('chart-gpu-memory').data, d => [d.name, d.y.at(-1)])"
+        # The chart's lines (its other traces mark where a line starts: see charts.js).
+        "Array.from(document.getElementById('chart-gpu-memory').data).filter(d => d.meta === 'line')"
+        ".map(d => [d.name, d.y.at(-1)])"
     )
     assert [name for name, _ in memory] == ["GPU 0 used", "GPU 0 total", "GPU 1 used", "GPU 1 total"]
     assert memory[0][1] == pytest.approx(61203283968 / 1024**3)
-    utilization = page.evaluate("Array.from(document.getElementById('chart-gpu-util').data, d => d.y.at(-1))")
+    utilization = page.evaluate(
+        "Array.from(document.getElementById('chart-gpu-util').data).filter(d => d.meta === 'line')"
+        ".map(d => d.y.at(-1))"
+    )
     assert utilization == [pytest.approx(83), pytest.approx(41)]
     assert page.locator(f".kpi .bar[data-device='{GPU0}'] .bar-value").text_content() == "57.0 / 79.6 GiB"
     assert "GiB" in page.locator("#chart-gpu-memory .ytitle").text_content()

@@ -84,18 +84,3 @@ def test_it_breaks_the_stack_at_a_gap_in_history_and_live(viewer, triton, server
     assert page.evaluate("window.__sameDocument") is True
     screenshot(page, "model-stacked-gap-live")
     assert page.errors == []
-
-
-def test_it_says_why_a_chart_is_empty(viewer, scraped, browser_page) -> None:
-    # fast runs on the python backend: Triton's statistics API reports no memory usage.
-    page = browser_page(viewer)
-    page.goto(f"/servers/{scraped.id}/models/fast/")
-    page.wait_for_function(
-        "document.getElementById('chart-memory')?.dataset.empty !== undefined", timeout=30000
-    )
-    assert page.get_attribute("#chart-memory", "data-empty") == "true"
-    notes = page.locator("#chart-memory .annotation-text").all_text_contents()
-    assert "Triton reports no memory usage for the python backend" in notes, notes
-    assert page.locator("#chart-memory .ytick").count() == 0  # no made-up 0–4 MiB axis
-    screenshot(page, "model-empty-memory")
-    assert page.errors == []
