@@ -18,7 +18,6 @@ Used by bench/run.py (`make bench`); `run_fleet(FleetConfig(...))` returns a Fle
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
 import statistics
@@ -37,7 +36,6 @@ ROOT = Path(__file__).resolve().parent.parent
 SCRATCH = "fleetdeck_bench_fleet"
 REDIS_DB = int(os.environ.get("BENCH_REDIS_DB", "13"))
 PASSWORD = "bench-password-1"
-PROCFILE = ROOT / "Procfile"
 
 
 def scratch_urls() -> tuple[str, str, str]:
@@ -65,11 +63,19 @@ django.setup()
 
 import psycopg  # noqa: E402
 import redis  # noqa: E402
-import requests  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection, connections  # noqa: E402
 
 from bench.fleet_scale import simulator  # noqa: E402
+from bench.processes import (  # noqa: E402
+    dir_bytes,
+    prometheus_series,
+    rss,
+    start_processes,
+    start_prometheus,
+    stop,
+    tree_cpu,
+)
 from fleet.demo.localfleet import free_port_block  # noqa: E402
 from fleet.models import Server  # noqa: E402
 
@@ -92,6 +98,7 @@ class FleetResult:
     window_s: float = 0.0
     cpu: dict[str, float] = field(default_factory=dict)  # cores per process (web, worker, beat, prometheus)
     db_growth: int = 0
+    table_growth: dict[str, int] = field(default_factory=dict)  # the tables that grew, bytes
     redis_growth: int = 0
     prometheus_growth: int = 0
     prometheus_rss: int = 0
@@ -113,112 +120,6 @@ class FleetResult:
         return growth / max(1, series or self.series) / (self.window_s / 86400)
 
 
-# ----------------------------------------------------------------------------- processes
-
-
-def _stat(pid: int) -> list[str]:
-    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-
-
-def _children(pid: int) -> list[int]:
-    found: list[int] = []
-    for task in Path(f"/proc/{pid}/task").glob("*"):
-        with contextlib.suppress(OSError):  # the task ended meanwhile
-            found += [int(c) for c in (task / "children").read_text().split()]
-    return found
-
-
-def tree_cpu(pid: int) -> float:
-    """CPU seconds of a process, its live descendants, and the children it reaped."""
-    tick = os.sysconf("SC_CLK_TCK")
-    total, stack, root = 0, [pid], True
-    while stack:
-        p = stack.pop()
-        try:
-            fields = _stat(p)
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12]) + (int(fields[13]) + int(fields[14]) if root else 0)
-        root = False
-        stack += _children(p)
-    return total / tick
-
-
-def _rss(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) * 1024
-    return 0
-
-
-def _procfile() -> dict[str, str]:
-    lines = (line.split(":", 1) for line in PROCFILE.read_text().splitlines() if ":" in line)
-    return {name.strip(): command.strip() for name, command in lines}
-
-
-def start_processes(env: dict[str, str], logs: Path) -> dict[str, subprocess.Popen[bytes]]:
-    """web, worker and beat exactly as the Procfile runs them (what honcho start runs)."""
-    started = {}
-    for name, command in _procfile().items():
-        with (logs / f"{name}.log").open("wb") as out:
-            started[name] = subprocess.Popen(
-                ["bash", "-c", f"exec {command}"], cwd=ROOT, env=env, stdout=out,
-                stderr=subprocess.STDOUT, start_new_session=True,
-            )  # fmt: skip
-    return started
-
-
-def stop(processes: dict[str, subprocess.Popen[bytes]]) -> None:
-    for popen in processes.values():
-        if popen.poll() is None:
-            os.killpg(popen.pid, 15)
-    for popen in processes.values():
-        try:
-            popen.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(popen.pid, 9)
-            popen.wait()
-
-
-def start_prometheus(targets: list[str], interval: float, tmp: Path) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port_block(1)
-    config = tmp / "prometheus.yml"
-    config.write_text(
-        f"global: {{scrape_interval: {interval:g}s, evaluation_interval: {interval:g}s}}\n"
-        f"scrape_configs: [{{job_name: triton, static_configs: [{{targets: {targets}}}]}}]\n"
-    )
-    popen = subprocess.Popen(
-        [
-            "/usr/bin/prometheus", f"--config.file={config}", f"--storage.tsdb.path={tmp / 'data'}",
-            f"--web.listen-address=127.0.0.1:{port}", "--log.level=warn",
-        ],
-        stdout=(tmp / "prometheus.log").open("wb"), stderr=subprocess.STDOUT, start_new_session=True,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(f"{url}/-/ready", timeout=1).ok:
-                return popen, url
-        except requests.ConnectionError:
-            pass
-        time.sleep(0.3)
-    popen.kill()
-    raise RuntimeError((tmp / "prometheus.log").read_text()[-2000:])
-
-
-def _dir_bytes(path: Path) -> int:
-    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
-
-
-def _prometheus_series(url: str) -> int:
-    text = requests.get(f"{url}/metrics", timeout=5).text
-    for line in text.splitlines():
-        if line.startswith("prometheus_tsdb_head_series "):
-            return int(float(line.split()[1]))
-    return 0
-
-
 # ----------------------------------------------------------------------------- storage
 
 
@@ -234,6 +135,15 @@ def database_bytes() -> int:
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_database_size(current_database())")
         return int(cursor.fetchone()[0])
+
+
+def table_bytes() -> dict[str, int]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT relname, pg_total_relation_size(oid) FROM pg_class "
+            "WHERE relkind = 'r' AND relnamespace = 'public'::regnamespace"
+        )
+        return {name: int(size) for name, size in cursor.fetchall()}
 
 
 def redis_bytes(client: redis.Redis) -> int:
@@ -368,8 +278,8 @@ def run_fleet(config: FleetConfig) -> FleetResult:
                 pids["prometheus"] = prometheus.pid
             fresh = Freshness(ids, config.interval)
             cpu0 = {name: tree_cpu(pid) for name, pid in pids.items()}
-            db0, redis0 = database_bytes(), redis_bytes(store)
-            prom0 = _dir_bytes(tmp / "data") if prometheus else 0
+            db0, redis0, tables0 = database_bytes(), redis_bytes(store), table_bytes()
+            prom0 = dir_bytes(tmp / "data") if prometheus else 0
             result.load = (os.getloadavg()[0], 0.0)
             started = time.monotonic()
             fresh.start()
@@ -377,6 +287,8 @@ def run_fleet(config: FleetConfig) -> FleetResult:
             result.window_s = time.monotonic() - started
             cpu1 = {name: tree_cpu(pid) for name, pid in pids.items()}
             result.db_growth = database_bytes() - db0
+            grown = {name: size - tables0.get(name, 0) for name, size in table_bytes().items()}
+            result.table_growth = {name: b for name, b in sorted(grown.items(), key=lambda t: -t[1]) if b > 0}
             result.redis_growth = redis_bytes(store) - redis0
             fresh.halt.set()
             fresh.join()
@@ -389,9 +301,9 @@ def run_fleet(config: FleetConfig) -> FleetResult:
                 cursor.execute("SELECT count(*) FROM fleet_series")
                 result.series = int(cursor.fetchone()[0])
             if prometheus:
-                result.prometheus_growth = _dir_bytes(tmp / "data") - prom0
-                result.prometheus_rss = _rss(prometheus.pid)
-                result.prometheus_series = _prometheus_series(env["PROMETHEUS_URL"])
+                result.prometheus_growth = dir_bytes(tmp / "data") - prom0
+                result.prometheus_rss = rss(prometheus.pid)
+                result.prometheus_series = prometheus_series(env["PROMETHEUS_URL"])
             if config.browser:
                 from fleet.demo.simulator import model_name
 
@@ -422,7 +334,8 @@ def describe(r: FleetResult) -> dict[str, Any]:
         "window_s": round(r.window_s, 1), "series": r.series,
         "cpu_cores": {k: round(v, 3) for k, v in r.cpu.items()},
         "fleet_cores": round(r.fleet_cores, 3),
-        "db_growth_bytes": r.db_growth, "redis_growth_bytes": r.redis_growth,
+        "db_growth_bytes": r.db_growth, "table_growth_bytes": r.table_growth,
+        "redis_growth_bytes": r.redis_growth,
         "prometheus_growth_bytes": r.prometheus_growth, "prometheus_rss_bytes": r.prometheus_rss,
         "prometheus_series": r.prometheus_series,
         "fresh_share": round(r.fresh_share, 4), "fresh_worst": round(r.fresh_worst, 4),
