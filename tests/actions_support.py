@@ -4,7 +4,9 @@ and tmp model repositories with models the demo repository lacks."""
 from __future__ import annotations
 
 import shutil
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -85,3 +87,35 @@ def demo_copy(tmp_path: Path) -> Path:
     repo = tmp_path / "models"
     shutil.copytree(DEMO_REPOSITORY, repo, ignore=shutil.ignore_patterns("__pycache__"))
     return repo
+
+
+def states(url: str, model: str) -> list[str]:
+    """The index states of a model's rows, e.g. ["LOADING"]."""
+    return [row.get("state", "") for row in index_rows(url, model)]
+
+
+def wait_until(probe: Callable[[], Any], timeout: float = 60.0, what: str = "it") -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = probe()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def run_in_thread(action_id: int) -> threading.Thread:
+    """Run the action inline, as a worker would, in a thread with its own DB connection."""
+    from django.db import connection
+
+    from fleet.control import runner
+
+    def run() -> None:
+        try:
+            runner.run_action(action_id)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run, name=f"test-run-{action_id}", daemon=True)
+    thread.start()
+    return thread

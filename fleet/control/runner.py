@@ -19,13 +19,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from celery import current_task
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import close_old_connections, connection
 from django.utils import timezone
 
 from .. import services, triton
 from ..models import Action, Server
-from . import verify
+from . import settle, verify
 from .errors import ActionFailed
 from .record import finish, publish
 from .verify import Rows, busy, describe, present, ready
@@ -56,11 +58,20 @@ def run_action(action_id: int) -> None:
     publish(action_id)
     try:
         with _heartbeat(action_id):
-            outcome = _perform(action)
+            try:
+                outcome = _perform(action)
+            except (ActionFailed, triton.TritonError) as exc:
+                # Triton may go on after our call gave up: see fleet/control/settle.py.
+                outcome = Outcome(settle.after_failure(action, str(exc)))
+    except SoftTimeLimitExceeded:
+        # Seconds before the hard kill: no time to wait for Triton here. The row stays
+        # running (its lock held) and reconcile ends it from what the index shows.
+        limit = getattr(current_task, "soft_time_limit", None)
+        settle.mark_waiting(action_id, f"the task reached its soft time limit ({limit or '?'} s)")
     except (ActionFailed, triton.TritonError) as exc:
         _refresh(action.server)
         finish(action_id, Action.State.FAILED, error=str(exc))
-    except Exception as exc:  # includes Celery's SoftTimeLimitExceeded: never leave it running
+    except Exception as exc:  # a bug or a lost database: never leave it running
         log.exception("action %s crashed", action_id)
         finish(action_id, Action.State.FAILED, error=f"{type(exc).__name__}: {exc}")
     else:
@@ -93,12 +104,16 @@ def _heartbeat(action_id: int) -> Iterator[None]:
     def beat() -> None:
         try:
             while not stop.wait(every):
-                Action.objects.filter(id=action_id, state=Action.State.RUNNING).update(
-                    heartbeat_at=timezone.now()
-                )
-                publish(action_id)
-        except Exception:
-            log.exception("heartbeat of action %s failed", action_id)
+                # One failed beat (a database hiccup, a failed publish) must not end the
+                # heartbeat: reconcile would then take a running action for a lost one.
+                try:
+                    Action.objects.filter(id=action_id, state=Action.State.RUNNING).update(
+                        heartbeat_at=timezone.now()
+                    )
+                    publish(action_id)
+                except Exception:
+                    log.exception("heartbeat of action %s failed; beating on", action_id)
+                    connection.close_if_unusable_or_obsolete()
         finally:
             connection.close()
 
@@ -184,7 +199,9 @@ def reconcile(now: datetime | None = None) -> int:
 
     A running action whose heartbeat is older than FLEET_ACTION_LEASE lost its worker: it
     ends succeeded or failed by what Triton's index shows ("worker lost" in its text). One
-    that Triton is still loading or unloading waits for the next round. A queued action no
+    that Triton is still loading or unloading waits for the next round, until it is
+    FLEET_ACTION_MAX_AGE old. Each action is reconciled on its own: a server that errs or
+    answers garbage costs only its own actions a round. A queued action no
     worker took within FLEET_ACTION_QUEUE_TIMEOUT is failed.
     """
     close_old_connections()
@@ -194,7 +211,10 @@ def reconcile(now: datetime | None = None) -> int:
     for action in Action.objects.select_related("server").filter(
         state=Action.State.RUNNING, heartbeat_at__lt=stale
     ):
-        ended += _reconcile_lost(action, stale)
+        try:
+            ended += _reconcile_lost(action, stale, now)
+        except Exception:  # one server's garbage or error must not stop the round
+            log.exception("reconciling action %s on %s failed; next round", action.id, action.server.name)
     queue_cutoff = now - timedelta(seconds=settings.FLEET_ACTION_QUEUE_TIMEOUT)
     for action_id in Action.objects.filter(
         state=Action.State.QUEUED, requested_at__lt=queue_cutoff
@@ -208,31 +228,28 @@ def reconcile(now: datetime | None = None) -> int:
     return ended
 
 
-def _reconcile_lost(action: Action, stale: datetime) -> bool:
+def _reconcile_lost(action: Action, stale: datetime, now: datetime) -> bool:
     server, name = action.server, action.model
+    # Why the runner let go: a lost worker, or (noted by settle) a call that gave up while
+    # Triton went on, or the task's soft time limit.
+    why = str(action.parameters.get(settle.WAITING) or WORKER_LOST)
     try:
         found = verify.rows(server, name)
     except triton.TritonError as exc:
         return finish(
             action.id,
             Action.State.FAILED,
-            error=f"{WORKER_LOST}; Triton could not be asked: {exc}",
+            error=f"{why}; Triton could not be asked: {exc}",
             heartbeat_before=stale,
         )
     if busy(found):
-        return False  # Triton is still at it; look again next round
-    now_ready = ready(found)
-    if action.kind == Action.Kind.LOAD:
-        ok = bool(now_ready)
-    elif action.kind == Action.Kind.UNLOAD:
-        ok = not now_ready
-    elif action.kind == Action.Kind.PROMOTE:
-        ok = now_ready == {str(action.parameters.get("version"))}
-    else:
-        want = {str(v) for v in action.parameters.get("versions", [])}
-        ok = bool(now_ready) and (not want or now_ready == want)
-    text = f"{WORKER_LOST}; Triton shows {describe(found)}"
+        if not settle.too_old(action, now):
+            return False  # Triton is still at it; look again next round
+        return finish(
+            action.id, Action.State.FAILED, error=f"{why}; {settle.stuck(found)}", heartbeat_before=stale
+        )
+    text = f"{why}; Triton shows {describe(found)}"
     _refresh(server)
-    if ok:
+    if verify.reached(action, found):
         return finish(action.id, Action.State.SUCCEEDED, result=text, heartbeat_before=stale)
     return finish(action.id, Action.State.FAILED, error=text, heartbeat_before=stale)

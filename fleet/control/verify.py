@@ -13,7 +13,7 @@ from typing import Any
 from django.conf import settings
 
 from .. import triton
-from ..models import ModelVersion, Server
+from ..models import Action, ModelVersion, Server
 from .errors import ActionFailed
 
 Rows = list[dict[str, Any]]
@@ -57,3 +57,17 @@ def wait_for(server: Server, name: str, done: Callable[[Rows], bool], what: str)
         if time.monotonic() > deadline:
             raise ActionFailed(f"Triton answered, but the index never showed {what}: {describe(found)}")
         time.sleep(POLL_S)
+
+
+def reached(action: Action, rows: Rows) -> bool:
+    """Whether the index shows what the action set out to do (read once Triton is done:
+    after a lost worker, or a call that gave up while Triton went on)."""
+    now_ready = ready(rows)
+    if action.kind == Action.Kind.LOAD:
+        return bool(now_ready)
+    if action.kind == Action.Kind.UNLOAD:
+        return not now_ready
+    if action.kind == Action.Kind.PROMOTE:
+        return now_ready == {str(action.parameters.get("version"))}
+    want = {str(v) for v in action.parameters.get("versions", [])}
+    return bool(now_ready) and (not want or now_ready == want)
