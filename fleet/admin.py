@@ -2,6 +2,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
+from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from .models import Action, ModelConfig, ModelEvent, ModelVersion, Server
@@ -72,3 +73,15 @@ class ActionAdmin(admin.ModelAdmin[Action]):
 
     def has_change_permission(self, request: HttpRequest, obj: Action | None = None) -> bool:
         return False
+
+    # A queued or running action's row is the lock on its model: deleting it would let a
+    # second action in while Triton may still be loading. Ended actions may be deleted.
+    def has_delete_permission(self, request: HttpRequest, obj: Action | None = None) -> bool:
+        if obj is not None and obj.active:
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Action]) -> None:
+        # The bulk action already refuses a selection holding an active row (each row goes
+        # through has_delete_permission); the query excludes them too, whatever was posted.
+        super().delete_queryset(request, queryset.exclude(state__in=Action.ACTIVE_STATES))
