@@ -8,17 +8,16 @@ from __future__ import annotations
 
 import logging
 import re
-import time
 from typing import Any
 
 from celery import current_app
-from django.conf import settings
 from django.db import IntegrityError, transaction
 
-from .. import services, triton
+from .. import services
 from ..models import Action, ModelVersion, Server
 from . import record
 from .errors import ActionInProgress, ConfirmationRequired, InvalidRequest, ModelNotInRepository
+from .traffic import served_recently
 
 log = logging.getLogger(__name__)
 
@@ -43,23 +42,6 @@ def model_in_repository(server: Server, name: str) -> bool:
         return True
     services.refresh_inventory(server)
     return ModelVersion.objects.filter(server=server, name=name).exists()
-
-
-def served_recently(server: Server, name: str) -> str:
-    """Why unloading needs confirmation ("" when it does not): traffic within the window."""
-    window = settings.FLEET_UNLOAD_CONFIRM_WINDOW
-    try:
-        last = triton.last_inference_at(server, name)
-    except triton.TritonError as exc:
-        if not ModelVersion.objects.filter(server=server, name=name, state=ModelVersion.State.READY).exists():
-            return ""  # not loaded: no traffic to lose
-        return f"its statistics could not be read ({exc}), so it may be serving traffic"
-    if last is None:
-        return ""
-    ago = time.time() - last
-    if ago <= window:
-        return f"it served an inference {max(ago, 0):.0f} s ago"
-    return ""
 
 
 def last_promotion(server: Server, name: str) -> Action | None:
