@@ -48,9 +48,7 @@ def test_it_broadcasts_each_state_change(triton_factory, server_for) -> None:
     runner.run_action(action.id)
     for messages in async_to_sync(drain)(channels):
         assert {m["type"] for m in messages} == {"fleet.action"}
-        assert {(m["id"], m["model"], m["server"]) for m in messages} == {
-            (action.id, "longtail", server.id)
-        }
+        assert {(m["id"], m["model"], m["server"]) for m in messages} == {(action.id, "longtail", server.id)}
         states = [m["state"] for m in messages]
         assert [s for i, s in enumerate(states) if i == 0 or states[i - 1] != s] == [
             "queued",
