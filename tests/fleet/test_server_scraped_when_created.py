@@ -26,7 +26,7 @@ def test_it_scrapes_a_server_added_in_the_admin_or_the_shell_at_once(
             "reload_strategy": Server.ReloadStrategy.IN_PLACE,
         },
     )
-    assert (answer.status_code, answer.url) == (302, "/admin/fleet/server/")
+    assert (answer.status_code, answer["Location"]) == (302, "/admin/fleet/server/")
     from_shell = Server.objects.create(name="from-shell", url=triton.http_url, metrics_url=triton.metrics_url)
 
     for server in (Server.objects.get(name="from-admin"), from_shell):
