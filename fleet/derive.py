@@ -51,7 +51,7 @@ class Snapshot:
     at: float
     counters: dict[Key, float] = field(default_factory=dict)
     gauges: dict[Key, float] = field(default_factory=dict)
-    # Samples left out: not finite (NaN, ±Inf), a negative counter, a NUL in a label.
+    # Series left out: a sample not finite (NaN, ±Inf), a negative counter, a NUL in a label.
     dropped: int = 0
 
     def to_json(self) -> dict[str, object]:
@@ -118,27 +118,27 @@ def parse(text: str, at: float, *, fast: bool = True) -> Snapshot:
         raise MetricsParseError(f"not Prometheus text ({exc.kind})") from exc
     if body.families and not any(name.startswith("nv_") for name in body.families):
         raise MetricsParseError("no nv_* metrics: is this a Triton metrics endpoint?")
-    snapshot = Snapshot(at=at)
-    bad: set[Key] = set()
-    counters, gauges = snapshot.counters, snapshot.gauges
-    samples = body.samples
-    if "\x00" in text:
-        kept = [(key, value) for key, value in samples if not any("\x00" in part for part in key)]
-        snapshot.dropped += len(samples) - len(kept)
-        samples = kept
-    for key, value in samples:
-        if bad and key in bad:
-            continue
-        counter = key[0] in _COUNTER_LABEL
-        target = counters if counter else gauges
-        total = target.get(key, 0.0) + value
-        if math.isfinite(total) and not (counter and value < 0):
-            target[key] = total
+    counters: dict[Key, float] = {}
+    gauges: dict[Key, float] = {}
+    negative: set[Key] = set()
+    for key, value in body.samples:
+        if key[0] in _COUNTER_LABEL:
+            counters[key] = counters.get(key, 0.0) + value
+            if value < 0:
+                negative.add(key)
         else:
-            snapshot.dropped += 1
-            bad.add(key)
-            target.pop(key, None)
-    return snapshot
+            gauges[key] = gauges.get(key, 0.0) + value
+    # A NaN or ±Inf sample makes its series' sum one too (as does an overflow).
+    isfinite = math.isfinite
+    bad = negative
+    if negative or not all(map(isfinite, counters.values())) or not all(map(isfinite, gauges.values())):
+        bad = negative | {key for key, value in (counters | gauges).items() if not isfinite(value)}
+    if "\x00" in text:
+        bad = bad | {key for key in counters.keys() | gauges.keys() if any("\x00" in part for part in key)}
+    for key in bad:
+        counters.pop(key, None)
+        gauges.pop(key, None)
+    return Snapshot(at=at, counters=counters, gauges=gauges, dropped=len(bad))
 
 
 def _delta(previous: float | None, current: float) -> float | None:
