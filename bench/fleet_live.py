@@ -319,6 +319,7 @@ def run_fleet(config: FleetConfig) -> FleetResult:
             if prometheus:
                 prometheus.terminate()
                 prometheus.wait(timeout=30)
+            Server.objects.filter(name__startswith="sim-").delete()  # later steps share the database
             connections.close_all()
             shutil.rmtree(tmp, ignore_errors=True)
             store.flushdb()
