@@ -5,8 +5,9 @@ parser walks every line character by character in Python (`_next_unquoted_char`)
 13 µs a line here. A Triton server with 600 model versions exports ~8,000 lines, and parse
 and derive took 242 ms of worker time per scrape with it (docs/benchmarks.md, "Scrape cost"),
 a quarter of a core per server at a 1 s interval. With the fast path below, parse and
-derive of a 200-version Triton body take 7.0 ms instead of 39.8 ms, 5.7x (4.9x against the
-library's parser call alone; bench/parse.py, docs/benchmarks.md "Exposition parser"). It
+derive of a 200-version Triton body take about 7 ms instead of 39 ms, 5.6-5.7x (4.9-5.1x
+against the library's parser call alone; bench/parse.py, docs/benchmarks.md "Exposition
+parser"). It
 matches every line in one pass of one compiled pattern, which captures Triton's own label
 sets (sorted, no escapes) label by label; any other label set is parsed once per body, and
 only for families the caller keeps (or to refuse a repeated name, as the library does).
