@@ -87,6 +87,7 @@ ACCESS: dict[str, Access] = {
     # Websockets (dashboard/routing.py).
     "ws-fleet": Access(read=VIEWER),
     "ws-server": Access(read=VIEWER),
+    "ws-model": Access(read=VIEWER),
 }
 
 

@@ -1,9 +1,20 @@
 """Websocket consumers: they only relay what the fleet publishes to a page's group.
 
-One consumer per page topic: the fleet overview (group "fleet") and one server (group
-"server-<id>", which the server and model pages share). A consumer joins its group on
-connect and leaves it on disconnect; each handler is named after the event type it relays
-(`fleet.frame` -> `fleet_frame`). The only message a browser may send is a ping.
+One consumer per page, joined to the one group that carries what the page draws
+(fleet.frames): the overview to "fleet" (server summaries), a server page to "server-<id>"
+(its models' table values and its own panels), a model page to its model's group (that
+model's values from every server). A consumer joins its group on connect and leaves it on
+disconnect; each handler is named after the event type it relays (`fleet.frame` ->
+`fleet_frame`). A browser may send a ping, and acknowledges what it has read.
+
+A page that cannot keep up (a starved tab, a slow link) is closed with CLOSE_BEHIND once a
+frame it has not acknowledged is BEHIND_SECONDS old; it reconnects and fills the gap from
+the API, so it shows fresh data instead of an ever older queue. The rule applies to a
+socket once it has acknowledged something (the pages' script always does), so a client
+that knows nothing of acknowledgements is not cut off. Sends never wait on the client
+(daphne buffers them), so one slow socket costs no other socket or the worker anything but
+its own buffer: bounded by this rule for pages, and by daphne's ping timeout (about 50 s)
+for any client that stops reading altogether.
 
 Access is dashboard.access's row for the route, checked on connect and again whenever the
 user logs out, is deactivated or loses a role (dashboard/signals.py sends `user.recheck` to
@@ -17,6 +28,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
+from collections import deque
 from importlib import import_module
 from typing import Any
 
@@ -26,8 +39,8 @@ from django.conf import settings
 from django.contrib import auth
 from django.http import HttpRequest
 
-from fleet.broadcast import FLEET_GROUP, server_group
-from fleet.models import Server
+from fleet.broadcast import FLEET_GROUP, model_group, server_group
+from fleet.models import ModelVersion, Series, Server
 
 from . import access
 from .own_metrics import websocket_clients
@@ -38,6 +51,10 @@ log = logging.getLogger(__name__)
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
 CLOSE_UNKNOWN = 4404
+# The page fell behind: reconnect and fill the gap (static/dashboard/live.js).
+CLOSE_BEHIND = 4408
+BEHIND_SECONDS = 10.0
+ACCEPTED = 'the messages accepted are {"type": "ping"} and {"type": "ack", "received": <frames read>}'
 # The longest a socket goes without re-checking its session and renewing its groups.
 RECHECK_SECONDS = 60.0
 
@@ -53,9 +70,17 @@ class RelayConsumer(AsyncJsonWebsocketConsumer):
     group: str | None = None
     joined: list[str]
     renewal: asyncio.Task[None] | None = None
+    behind_seconds = BEHIND_SECONDS
+    relayed = 0  # frames sent on this socket
+    # When each frame the page has not acknowledged was sent (bounded: a client that never
+    # acknowledges is judged only by what is kept).
+    unacked: deque[float]
+    acknowledging = False  # the client has sent an ack: it is judged by them
+    behind = False
 
     async def connect(self) -> None:
         self.joined = []
+        self.unacked = deque(maxlen=4096)
         code = await self.refusal(self.scope.get("user"))
         if code is not None:
             await self.close(code=code)
@@ -141,22 +166,52 @@ class RelayConsumer(AsyncJsonWebsocketConsumer):
             message = json.loads(text_data) if text_data is not None else None
         except ValueError:
             message = None
-        if isinstance(message, dict) and message.get("type") == "ping":
+        kind = message.get("type") if isinstance(message, dict) else None
+        if kind == "ping":
             await self.send_json({"type": "pong"})
             return
-        await self.send_json({"type": "error", "error": 'the only message accepted is {"type": "ping"}'})
+        if kind == "ack" and self.acknowledge(message.get("received")):  # type: ignore[union-attr]
+            return
+        await self.send_json({"type": "error", "error": ACCEPTED})
+
+    def acknowledge(self, received: Any) -> bool:
+        """The page has read `received` of the frames this socket relayed."""
+        if isinstance(received, bool) or not isinstance(received, int) or not 0 <= received <= self.relayed:
+            return False
+        while len(self.unacked) > self.relayed - received:
+            self.unacked.popleft()
+        self.acknowledging = True
+        return True
+
+    async def relay(self, event: dict[str, Any]) -> None:
+        """Send a frame on, unless the page is BEHIND_SECONDS behind: then close instead."""
+        if self.behind:
+            return
+        now = time.monotonic()
+        if self.acknowledging and self.unacked and now - self.unacked[0] > self.behind_seconds:
+            self.behind = True
+            log.info("websocket %s closed: %d frames unread", self.scope["path"], len(self.unacked))
+            await self.close(code=CLOSE_BEHIND)
+            return
+        await self.send_json(event)
+        self.relayed += 1
+        self.unacked.append(now)
 
     async def fleet_frame(self, event: dict[str, Any]) -> None:
-        """One scrape of one server: {type, server_id, status, at, error, values}."""
-        await self.send_json(event)
+        """A server page's or a model page's share of one scrape (fleet.frames.Frame)."""
+        await self.relay(event)
+
+    async def fleet_summary(self, event: dict[str, Any]) -> None:
+        """One scrape of one server, summarized for the overview (fleet.frames.ServerSummary)."""
+        await self.relay(event)
 
     async def fleet_action(self, event: dict[str, Any]) -> None:
         """A control-plane action changed state (published by fleet's action service)."""
-        await self.send_json(event)
+        await self.relay(event)
 
 
 class FleetConsumer(RelayConsumer):
-    """ws/fleet/: frames of every server, for the overview."""
+    """ws/fleet/: every server's summary, for the overview."""
 
     route = "ws-fleet"
 
@@ -165,7 +220,7 @@ class FleetConsumer(RelayConsumer):
 
 
 class ServerConsumer(RelayConsumer):
-    """ws/servers/<id>/: frames of one server, for its server and model pages."""
+    """ws/servers/<id>/: what one server's page draws of each scrape."""
 
     route = "ws-server"
 
@@ -173,3 +228,24 @@ class ServerConsumer(RelayConsumer):
         server_id = self.scope["url_route"]["kwargs"]["server_id"]
         exists = await database_sync_to_async(Server.objects.filter(id=server_id).exists)()
         return server_group(server_id) if exists else None
+
+
+class ModelConsumer(RelayConsumer):
+    """ws/servers/<id>/models/<name>/: one model's values from every server that has it, for
+    its model page on that server (which compares it across the fleet)."""
+
+    route = "ws-model"
+
+    async def group_for_scope(self) -> str | None:
+        kwargs = self.scope["url_route"]["kwargs"]
+        server_id, name = int(kwargs["server_id"]), kwargs["name"]
+
+        def known() -> bool:
+            if not Server.objects.filter(id=server_id).exists():
+                return False
+            return (
+                ModelVersion.objects.filter(server_id=server_id, name=name).exists()
+                or Series.objects.filter(server_id=server_id, model=name).exists()
+            )
+
+        return model_group(name) if await database_sync_to_async(known)() else None

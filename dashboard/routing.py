@@ -5,11 +5,17 @@ Each name is the route's row in dashboard.access.ACCESS (and its consumer's `rou
 
 from typing import Any
 
-from django.urls import path
+from django.urls import path, re_path
 
 from . import consumers
 
 websocket_urlpatterns: list[Any] = [
     path("ws/fleet/", consumers.FleetConsumer.as_asgi(), name="ws-fleet"),
     path("ws/servers/<int:server_id>/", consumers.ServerConsumer.as_asgi(), name="ws-server"),
+    # A model name may hold anything, "/" and newlines included (percent-encoded by the page).
+    re_path(
+        r"^ws/servers/(?P<server_id>[0-9]+)/models/(?P<name>[\s\S]+)/$",
+        consumers.ModelConsumer.as_asgi(),
+        name="ws-model",
+    ),
 ]

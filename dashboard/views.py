@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from django.conf import settings
 from django.contrib import messages
@@ -55,7 +56,8 @@ def index(request: HttpRequest) -> HttpResponse:
             request,
             {
                 "ws": "/ws/fleet/",
-                "servers": [_server_state(s.server) for s in fleet.servers],
+                # The same objects the fleet socket sends (fleet.summary frames).
+                "servers": fleet.servers,
                 "actions": record.recent(),
                 "rankings": overview.RANKINGS,
                 "rank_limit": overview.RANK_LIMIT,
@@ -105,10 +107,10 @@ def model_detail(request: HttpRequest, server_id: int, name: str) -> HttpRespons
     page = _page(
         request,
         {
-            # The fleet socket: the page compares the model with the whole fleet, live.
-            "ws": "/ws/fleet/",
+            # The model's socket: its values from every server that has it, live.
+            "ws": f"/ws/servers/{server.id}/models/{quote(name, safe='')}/",
             "actions": record.recent(server.id, name),
-            "fleet_servers": list(Server.objects.values_list("id", flat=True)),
+            "fleet_servers": [s.id for s in overview.model_servers(name)],
             "server": _server_state(server),
             "model": name,
             "versions": detail.series_versions,

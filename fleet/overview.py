@@ -9,31 +9,21 @@ unloaded, or a server that went down, shows no number rather than an old one.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import cast
 
 from django.utils import timezone
 
-from . import storage
+from . import frames, storage
 from .catalog import METRICS, combine
 from .models import ModelConfig, ModelEvent, ModelVersion, Series, Server
 
-# The per-model metrics a models table shows.
-TABLE_METRICS = (
-    "inferences_per_s",
-    "requests_per_s",
-    "queue_us_per_request",
-    "pending_requests",
-    "failures_per_s",
-)
-SERVER_METRICS = (
-    "gpu_memory_used_bytes",
-    "gpu_memory_total_bytes",
-    "gpu_utilization",
-    "cpu_memory_used_bytes",
-    "cpu_memory_total_bytes",
-)
+TABLE_METRICS = frames.TABLE_METRICS
+SERVER_METRICS = frames.SERVER_METRICS
+RANKINGS = frames.RANKINGS
+RANK_LIMIT = frames.RANK_LIMIT
 
 
 @dataclass(frozen=True)
@@ -96,7 +86,7 @@ def weighted(points: Iterable[Latest], metric: str, pool: Iterable[Latest]) -> f
 
 @dataclass(frozen=True)
 class Memory:
-    """Memory of one device: a GPU (label = its uuid) or the host ("CPU")."""
+    """Memory of one device (a frames.MemoryBar) as the templates read it."""
 
     label: str
     used: float | None
@@ -109,117 +99,62 @@ class Memory:
         return 100.0 * self.used / self.total
 
 
-@dataclass(frozen=True)
-class ServerSummary:
-    server: Server
-    inferences_per_s: float | None
-    ready: int
-    total: int
-    memory: list[Memory]
-
-    @property
-    def has_gpu(self) -> bool:
-        return any(m.label != "CPU" for m in self.memory)
-
-
-# How the overview ranks models now; its script gets the same rule in the page seed. A model
-# is listed when one of the metrics is above zero, ordered by them in turn, largest first.
-RANKINGS: dict[str, tuple[str, ...]] = {
-    "busiest": ("inferences_per_s",),
-    "most_queued": ("pending_requests", "queue_us_per_request"),
-}
-RANK_LIMIT = 5
-_RANKED = tuple(dict.fromkeys(m for by in RANKINGS.values() for m in by))
+def memory(bars: Iterable[frames.MemoryBar]) -> list[Memory]:
+    return [Memory(b["label"], b["used"], b["total"]) for b in bars]
 
 
 @dataclass(frozen=True)
-class ModelLoad:
-    """A model on a server, its load now: the ranked metrics, versions combined."""
+class Ranked:
+    """A model on a server in one of the fleet's rankings."""
 
     server_id: int
     server_name: str
     model: str
     values: dict[str, float | None]
 
-    @property
-    def inferences_per_s(self) -> float:
-        return self.values.get("inferences_per_s") or 0.0
-
-    @property
-    def pending(self) -> float:
-        return self.values.get("pending_requests") or 0.0
-
-    @property
-    def queue_us(self) -> float | None:
-        return self.values.get("queue_us_per_request")
-
-
-def rank(loads: Iterable[ModelLoad], by: tuple[str, ...], limit: int = RANK_LIMIT) -> list[ModelLoad]:
-    """The models with any of `by` above zero, largest first (ties broken by the next)."""
-
-    def value(load: ModelLoad, metric: str) -> float:
-        return load.values.get(metric) or 0.0
-
-    chosen = [m for m in loads if any(value(m, k) > 0 for k in by)]
-    return sorted(chosen, key=lambda m: tuple(-value(m, k) for k in by))[:limit]
-
 
 @dataclass(frozen=True)
 class FleetOverview:
-    servers: list[ServerSummary]
-    busiest: list[ModelLoad]
-    most_queued: list[ModelLoad]
+    servers: list[frames.ServerSummary]
+    busiest: list[Ranked]
+    most_queued: list[Ranked]
     inferences_per_s: float
 
 
-def memory_of(points: Iterable[Latest]) -> list[Memory]:
-    """Per-GPU memory when the server reports GPUs, else the host's memory."""
-    gpus: dict[str, dict[str, float]] = defaultdict(dict)
-    cpu: dict[str, float] = {}
-    for p in points:
-        if p.metric.startswith("gpu_memory_"):
-            gpus[p.label][p.metric] = p.value
-        elif p.metric.startswith("cpu_memory_"):
-            cpu[p.metric] = p.value
-    if gpus:
-        return [
-            Memory(label, v.get("gpu_memory_used_bytes"), v.get("gpu_memory_total_bytes"))
-            for label, v in sorted(gpus.items())
-        ]
-    if cpu:
-        return [Memory("CPU", cpu.get("cpu_memory_used_bytes"), cpu.get("cpu_memory_total_bytes"))]
-    return []
+def summary_of(server: Server) -> frames.ServerSummary:
+    """The server's summary as its last scrape published it, with what the row knows better
+    now (a rename, a status set since). Steady, it is the published frame itself."""
+    stored = cast("frames.ServerSummary | None", server.summary)
+    base = stored or frames.unscraped(server.id, server.name, server.status, server.last_error)
+    return {
+        **base,
+        "name": server.name,
+        "status": server.status,
+        "error": server.last_error,
+        "last_scrape_at": server.last_scrape_at.timestamp() if server.last_scrape_at else None,
+    }
 
 
-def model_loads(servers: list[Server], points: Iterable[Latest]) -> list[ModelLoad]:
-    names = {s.id: s.name for s in servers}
-    by_model: dict[tuple[int, str], list[Latest]] = defaultdict(list)
-    for p in points:
-        if p.model:
-            by_model[(p.server_id, p.model)].append(p)
-    loads = []
-    for (server_id, model), latest in by_model.items():
-        loads.append(
-            ModelLoad(
-                server_id=server_id,
-                server_name=names[server_id],
-                model=model,
-                values={metric: weighted(latest, metric, latest) for metric in _RANKED},
-            )
-        )
-    return loads
+def fleet_ranking(summaries: Iterable[frames.ServerSummary], name: str, limit: int) -> list[Ranked]:
+    """The fleet's ranking `name`: the best of the servers' own top entries."""
+    entries = [
+        Ranked(s["server_id"], s["name"], e["model"], e["values"])
+        for s in summaries
+        for e in cast("Mapping[str, list[frames.RankedModel]]", s)[name]
+    ]
+    return frames.rank(entries, RANKINGS[name], limit, values=lambda r: r.values)
 
 
 def fleet_overview(limit: int = RANK_LIMIT) -> FleetOverview:
-    """Every server with its load and memory, and the busiest and most queued models."""
-    servers = list(Server.objects.all())
-    points = current(servers, (*SERVER_METRICS, *_RANKED, *_weights(_RANKED)))
-    loads = model_loads(servers, points)
+    """Every server's summary, and the busiest and most queued models: one query, whatever
+    the fleet's size (the worker summarized each scrape)."""
+    servers = [summary_of(s) for s in Server.objects.defer("last_counters")]
+    up = [s for s in servers if s["status"] == Server.Status.UP]
     return FleetOverview(
-        servers=server_summaries(servers, points),
-        busiest=rank(loads, RANKINGS["busiest"], limit),
-        most_queued=rank(loads, RANKINGS["most_queued"], limit),
-        inferences_per_s=sum(m.inferences_per_s for m in loads),
+        servers=servers,
+        busiest=fleet_ranking(up, "busiest", limit),
+        most_queued=fleet_ranking(up, "most_queued", limit),
+        inferences_per_s=sum(s["inferences_per_s"] or 0.0 for s in up),
     )
 
 
@@ -261,33 +196,9 @@ def series_labels(server: Server, metric: str, model: str = "") -> list[str]:
     )
 
 
-def server_summaries(servers: list[Server], points: Iterable[Latest]) -> list[ServerSummary]:
-    """Each server's inferences/s, models READY/total and memory, from its latest points."""
-    by_server: dict[int, list[Latest]] = defaultdict(list)
-    for p in points:
-        by_server[p.server_id].append(p)
-    ready: dict[int, set[str]] = defaultdict(set)
-    names: dict[int, set[str]] = defaultdict(set)
-    rows = ModelVersion.objects.filter(server__in=servers).values_list("server_id", "name", "state")
-    for server_id, name, state in rows:
-        names[server_id].add(name)
-        if state == ModelVersion.State.READY:
-            ready[server_id].add(name)
-    return [
-        ServerSummary(
-            server=s,
-            inferences_per_s=weighted(by_server[s.id], "inferences_per_s", by_server[s.id]),
-            ready=len(ready[s.id]),
-            total=len(names[s.id]),
-            memory=memory_of(by_server[s.id]),
-        )
-        for s in servers
-    ]
-
-
-def server_summary(server: Server) -> ServerSummary:
-    (summary,) = server_summaries([server], current([server], (*SERVER_METRICS, "inferences_per_s")))
-    return summary
+def server_summary(server: Server) -> frames.ServerSummary:
+    """The server page's header: the summary the overview shows."""
+    return summary_of(server)
 
 
 # --- Model page ----------------------------------------------------------------------------
@@ -352,11 +263,11 @@ def model_detail(server: Server, name: str, window: timedelta, now: datetime | N
 
 
 def comparisons(server: Server, name: str, now: datetime) -> list[Comparison]:
-    """The model's key metrics now and an hour ago, next to the fleet's (all servers, all models)."""
-    servers = list(Server.objects.all())
+    """The model's key metrics now and an hour ago, next to the same model across the fleet
+    (every server that has it), as its page's model group carries them live."""
     read = (*COMPARED, *_weights(COMPARED))
-    fleet_now = [p for p in current(servers, read) if p.model]
-    this_now = [p for p in fleet_now if p.server_id == server.id and p.model == name]
+    fleet_now = current(model_servers(name), read, model=name)
+    this_now = [p for p in fleet_now if p.server_id == server.id]
     hour_ago = latest_points([server.id], read, model=name, before=now - timedelta(hours=1))
     return [
         Comparison(
@@ -364,11 +275,21 @@ def comparisons(server: Server, name: str, now: datetime) -> list[Comparison]:
             unit=METRICS[metric].unit,
             now=weighted(this_now, metric, this_now),
             hour_ago=weighted(hour_ago, metric, hour_ago),
-            # The fleet's queue time per request: Σ queue µs / Σ requests over every model.
+            # Σ queue µs / Σ requests over the model's versions on every server.
             fleet=weighted(fleet_now, metric, fleet_now),
         )
         for metric in COMPARED
     ]
+
+
+def model_servers(name: str) -> list[Server]:
+    """The servers that have a model: in their repository, or with series of it."""
+    ids = (
+        ModelVersion.objects.filter(name=name)
+        .values("server_id")
+        .union(Series.objects.filter(model=name).values("server_id"))
+    )
+    return list(Server.objects.filter(id__in=ids).defer("last_counters", "summary"))
 
 
 def _version_key(version: str) -> tuple[int, str]:

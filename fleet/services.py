@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -16,11 +18,11 @@ from django.db import connection, transaction
 from django.db.models import Case, F, TextField, Value, When
 from django.utils import timezone
 
-from . import prometheus, storage, triton
-from .broadcast import FLEET_GROUP, broadcast, server_group
+from . import frames, prometheus, storage, triton
+from .broadcast import FLEET_GROUP, model_group, send, server_group
+from .autopilot import usage
 from .catalog import PROMETHEUS_METRICS
 from .derive import Derived, MetricsParseError, Snapshot, derive, parse
-from .frames import frame
 from .models import ModelConfig, ModelEvent, ModelVersion, Server
 
 log = logging.getLogger(__name__)
@@ -76,13 +78,15 @@ def scrape_server(server_id: int) -> bool | None:
             return True
         values = derive(previous, snapshot)
         storage.store(locked, at, values)
+        live = Live.of(locked, Server.Status.UP, at, values, _inventory_error(locked.last_error), at)
         Server.objects.filter(id=server.id).update(
             status=Server.Status.UP,
             last_scrape_at=at,
             last_error=_kept_inventory_error(),
             last_counters=snapshot.to_json(),
+            summary=live.summary,
         )
-    publish_frame(server.id, Server.Status.UP, at, values)
+    live.publish()
     return True
 
 
@@ -112,7 +116,7 @@ def refresh_inventory_if_due(server: Server) -> bool:
 def scrape_fleet_via_prometheus() -> int:
     """One tick in Prometheus mode: every server's status and live frame from a handful of
     fleet-wide PromQL queries. Returns how many servers are up."""
-    servers = list(Server.objects.all())
+    servers = list(Server.objects.defer("last_counters", "summary"))
     try:
         states = prometheus.fleet_state(servers, LIVE_METRICS)
     except prometheus.PrometheusError as exc:
@@ -121,21 +125,32 @@ def scrape_fleet_via_prometheus() -> int:
             mark_down(server, f"prometheus: {exc}", status=Server.Status.UNKNOWN)
         return 0
     now = timezone.now()
+    versions = _versions([s.id for s in servers])
     for server in servers:
         state = states[server.id]
         if not state.up:
             mark_down(server, state.error)
             continue
+        error = _inventory_error(server.last_error)
+        live = Live.of(server, Server.Status.UP, now, state.values, error, now, versions[server.id])
         Server.objects.filter(id=server.id).update(
-            status=Server.Status.UP, last_scrape_at=now, last_error=_kept_inventory_error()
+            status=Server.Status.UP,
+            last_scrape_at=now,
+            last_error=_kept_inventory_error(),
+            summary=live.summary,
         )
-        publish_frame(server.id, Server.Status.UP, now, state.values)
+        live.publish()
     return sum(state.up for state in states.values())
 
 
 # An inventory error (say, a missing --http-restricted-api header) outlives the metric
 # scrapes in between: only the next inventory read clears it.
 INVENTORY_ERROR = "inventory: "
+
+
+def _inventory_error(last_error: str) -> str:
+    """Python's _kept_inventory_error, for a row read under its lock."""
+    return last_error if last_error.startswith(INVENTORY_ERROR) else ""
 
 
 def _kept_inventory_error() -> Case:
@@ -154,18 +169,62 @@ def mark_down(server: Server, error: str, status: str = Server.Status.DOWN) -> N
     now = timezone.now()
     with transaction.atomic():
         locked = Server.objects.select_for_update().filter(id=server.id)
-        was_up = locked.values_list("status", flat=True).first() == Server.Status.UP
-        locked.update(status=status, last_error=error[:2000], last_counters=None)
-        if was_up and server.last_scrape_at is not None:
+        row = locked.only("id", "name", "status", "last_scrape_at").first()
+        if row is None:
+            return
+        live = Live.of(row, status, now, [], error[:2000], row.last_scrape_at)
+        locked.update(status=status, last_error=error[:2000], last_counters=None, summary=live.summary)
+        if row.status == Server.Status.UP and server.last_scrape_at is not None:
             storage.mark_gap(server, since=server.last_scrape_at, at=now)
-    publish_frame(server.id, status, now, [], error=error)
+    live.publish()
 
 
-def publish_frame(server_id: int, status: str, at: datetime, values: list[Derived], error: str = "") -> None:
-    """One batched frame per server per tick, to the server's page and the overview."""
-    broadcast(
-        [server_group(server_id), FLEET_GROUP], "fleet.frame", frame(server_id, status, at, values, error)
-    )
+@dataclass(frozen=True)
+class Live:
+    """One scrape's live frames: the whole frame, the server's summary, its models."""
+
+    whole: frames.Frame
+    summary: frames.ServerSummary
+    models: list[str]
+
+    @classmethod
+    def of(
+        cls,
+        server: Server,
+        status: str,
+        at: datetime,
+        values: Sequence[Derived],
+        error: str,
+        last_scrape_at: datetime | None,
+        versions: list[tuple[str, str]] | None = None,
+    ) -> Live:
+        if versions is None:
+            versions = list(ModelVersion.objects.filter(server_id=server.id).values_list("name", "state"))
+        whole = frames.frame(server.id, status, at, values, error)
+        summary = frames.summary(server.id, server.name, whole, last_scrape_at, versions)
+        return cls(whole, summary, sorted({name for name, _ in versions}))
+
+    def publish(self) -> None:
+        """Each page's share, once: the summary to the overview, the server page's values
+        to the server's group, each model's values to the model's group."""
+        server_id = self.whole["server_id"]
+        models = frames.model_frames(self.whole, self.models)
+        send(
+            [
+                (FLEET_GROUP, "fleet.summary", self.summary),
+                (server_group(server_id), "fleet.frame", frames.server_frame(self.whole)),
+                *((model_group(name), "fleet.frame", frame) for name, frame in models.items()),
+            ]
+        )
+
+
+def _versions(server_ids: list[int]) -> dict[int, list[tuple[str, str]]]:
+    """Each server's (model, state) rows, in one query."""
+    out: dict[int, list[tuple[str, str]]] = {i: [] for i in server_ids}
+    rows = ModelVersion.objects.filter(server_id__in=server_ids).values_list("server_id", "name", "state")
+    for server_id, name, state in rows:
+        out[server_id].append((name, state))
+    return out
 
 
 def inventory_due(server: Server, now: datetime | None = None) -> bool:
@@ -194,6 +253,7 @@ def refresh_inventory(server: Server) -> None:
         Server.objects.select_for_update().filter(id=server.id).first()
         changed = apply_index(server, index, now)
         memory = apply_statistics(server, stats)
+        usage.note(server, stats, now)
     storage.store(
         server,
         now,

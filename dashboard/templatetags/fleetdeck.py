@@ -13,6 +13,8 @@ from django import template
 from django.utils import timezone
 
 from fleet.catalog import GIB, METRICS, MIB
+from fleet.frames import MemoryBar
+from fleet.overview import Memory, memory
 
 register = template.Library()
 
@@ -72,16 +74,24 @@ def percent(ratio: float | None) -> str:
 
 
 @register.filter
-def age(moment: datetime | None) -> str:
-    """Seconds, minutes or hours since `moment`."""
+def age(moment: datetime | float | None) -> str:
+    """Seconds, minutes or hours since `moment` (a datetime, or unix seconds as in frames)."""
     if moment is None:
         return "never"
-    seconds = max(0.0, (timezone.now() - moment).total_seconds())
+    if isinstance(moment, datetime):
+        moment = moment.timestamp()
+    seconds = max(0.0, timezone.now().timestamp() - moment)
     if seconds < 90:
         return f"{seconds:.0f} s ago"
     if seconds < 5400:
         return f"{seconds / 60:.0f} min ago"
     return f"{seconds / 3600:.1f} h ago"
+
+
+@register.filter
+def memory_bars(bars: list[MemoryBar]) -> list[Memory]:
+    """A summary's memory as _memory.html reads it (with a percentage)."""
+    return memory(bars)
 
 
 @register.filter

@@ -15,7 +15,7 @@ from typing import Any, TypedDict
 from django.db.models import Q
 from django.utils import timezone
 
-from ..broadcast import FLEET_GROUP, broadcast, server_group
+from ..broadcast import FLEET_GROUP, broadcast, model_group, server_group
 from ..models import Action
 
 log = logging.getLogger(__name__)
@@ -116,10 +116,12 @@ def recent(
 
 
 def publish(action_id: int) -> None:
-    """Broadcast the action's current row to its server's pages and the fleet overview."""
+    """Broadcast the action's current row to its server's page, its model's pages and the
+    fleet overview."""
     action = Action.objects.select_related("server", "requested_by").filter(id=action_id).first()
     if action is not None:
-        broadcast([server_group(action.server_id), FLEET_GROUP], "fleet.action", dict(serialize(action)))
+        groups = [server_group(action.server_id), model_group(action.model), FLEET_GROUP]
+        broadcast(groups, "fleet.action", dict(serialize(action)))
 
 
 def finish(

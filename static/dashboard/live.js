@@ -4,35 +4,50 @@ import { age } from "./format.js";
 const MIN_DELAY_MS = 500;
 const MAX_DELAY_MS = 15000;
 const PING_MS = 25000;
+// How often at most the page tells the server how many frames it has read: a page that
+// stops reading is closed (code 4408, dashboard/consumers.py) and reconnects here.
+const ACK_MS = 1000;
 
-// Opens ws(s)://host{path}; calls onFrame(frame), onAction(event), onOpen(reconnected).
-// On loss it retries with exponential backoff and jitter; after a reconnect the page fills
-// the gap from the API (onOpen(true)).
-export function connect(path, { onFrame, onAction, onOpen, onClose }) {
+// Opens ws(s)://host{path}; calls onFrame(frame), onSummary(summary), onAction(event),
+// onOpen(reconnected). On loss it retries with exponential backoff and jitter; after a
+// reconnect the page fills the gap from the API (onOpen(true)).
+export function connect(path, { onFrame, onSummary, onAction, onOpen, onClose }) {
   let delay = MIN_DELAY_MS;
   let opened = false;
   let socket = null;
   const open = () => {
     const scheme = location.protocol === "https:" ? "wss" : "ws";
-    socket = new WebSocket(`${scheme}://${location.host}${path}`);
-    socket.addEventListener("open", () => {
+    const ws = new WebSocket(`${scheme}://${location.host}${path}`);
+    socket = ws;
+    let received = 0;
+    let ackTimer = null;
+    const ack = () => {
+      ackTimer = null;
+      if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: "ack", received }));
+    };
+    ws.addEventListener("open", () => {
       const reconnected = opened;
       opened = true;
       delay = MIN_DELAY_MS;
       document.body.classList.remove("offline");
       onOpen?.(reconnected);
     });
-    socket.addEventListener("message", (event) => {
+    ws.addEventListener("message", (event) => {
       let message;
       try {
         message = JSON.parse(event.data);
       } catch {
         return;
       }
+      if (!message.type?.startsWith("fleet.")) return;
+      received += 1;
+      ackTimer ??= setTimeout(ack, ACK_MS);
       if (message.type === "fleet.frame") onFrame?.(message);
+      else if (message.type === "fleet.summary") onSummary?.(message);
       else if (message.type === "fleet.action") onAction?.(message);
     });
-    socket.addEventListener("close", () => {
+    ws.addEventListener("close", () => {
+      clearTimeout(ackTimer);
       document.body.classList.add("offline");
       onClose?.();
       setTimeout(open, delay * (1 + Math.random() / 2));

@@ -41,24 +41,21 @@ const charts = chartsFor(page, [
   { el: byId("chart-memory"), title: "Memory usage (statistics API)", empty: noMemory, traces: perVersion("memory_usage_bytes") },
 ].map((spec) => ({ ...spec, events: page.events })));
 
-// "This model now" and "fleet now" follow the frames: the page listens to the whole fleet
-// (one frame per server per tick) so that the fleet column is as live as the model's.
+// "This model now" and "every server now" follow the model's socket: per scrape, a frame
+// from each server that has the model, with this model's values only.
 const compare = new Map([...document.querySelectorAll("#compare tr[data-metric]")].map((tr) => [tr.dataset.metric, tr]));
-const fleetValues = new Map(); // server id -> its latest frame's model values
+const fleetValues = new Map(); // server id -> the model's values in that server's latest frame
 function show(cell, metric, rows) {
   cell.textContent = metricValue(combineRows(rows, metric, page.metrics), page.metrics[metric]);
 }
 function updateComparison(frame) {
-  if (!page.fleet_servers.includes(frame.server_id)) return; // added since the page loaded
-  const rows = frame.status === "up" ? frame.values.filter((v) => v.model) : [];
+  const rows = frame.status === "up" ? frame.values.filter((v) => v.model === model) : [];
   fleetValues.set(frame.server_id, rows.map((v) => ({ ...v, server_id: frame.server_id })));
   const all = [...fleetValues.values()].flat();
   for (const [metric, tr] of compare) {
-    if (frame.server_id === page.server.id) {
-      const mine = fleetValues.get(page.server.id).filter((v) => v.model === model);
-      show(tr.querySelector("[data-now]"), metric, mine);
-    }
-    // Until every server has sent a frame, the server-rendered fleet value stands.
+    if (frame.server_id === page.server.id) show(tr.querySelector("[data-now]"), metric, rows);
+    // Until every server that had the model at render has sent a frame, the server-rendered
+    // value stands.
     if (page.fleet_servers.every((id) => fleetValues.has(id))) {
       show(tr.querySelector("[data-fleet]"), metric, all);
     }

@@ -1,32 +1,26 @@
-// Fleet overview: server cards and model rankings updated in place from the fleet socket.
+// Fleet overview: server cards and model rankings updated in place from the fleet socket,
+// which carries one summary per server per scrape (fleet.frames.ServerSummary; the page
+// seed's `servers` are the same objects).
 import { actionFeed } from "./actions.js";
-import { combineRows, duration, rank, rate, readPage } from "./format.js";
+import { duration, rank, rate, readPage } from "./format.js";
 import { Freshness, connect } from "./live.js";
-import { updateMemory } from "./memory.js";
+import { updateBars } from "./memory.js";
 import { sparklines } from "./sparkline.js";
 
 const page = readPage();
 const cards = new Map([...document.querySelectorAll(".server-card")].map((el) => [Number(el.dataset.serverId), el]));
-const names = new Map(page.servers.map((s) => [s.id, s.name]));
-// (server, model) -> load now; replaced for a server at each of its frames.
+const names = new Map(page.servers.map((s) => [s.server_id, s.name]));
+// server id -> its summary's entries per ranking ({busiest: [...], most_queued: [...]}).
 const loads = new Map();
 let rankingsLive = false;
 let reloadSoon = null;
 
-function modelLoads(frame) {
-  const byModel = new Map();
-  for (const v of frame.values) {
-    if (!v.model) continue;
-    if (!byModel.has(v.model)) byModel.set(v.model, []);
-    byModel.get(v.model).push(v);
-  }
-  // The metrics the rankings order by (page.rankings, the same rule as the server's).
-  const ranked = [...new Set(Object.values(page.rankings).flat())];
-  return [...byModel].map(([model, rows]) => ({
-    serverId: frame.server_id,
-    model,
-    values: Object.fromEntries(ranked.map((metric) => [metric, combineRows(rows, metric, page.metrics)])),
-  }));
+// A server's own top models per ranking, as the fleet's rankings take them.
+function entries(summary) {
+  const up = summary.status === "up";
+  return Object.fromEntries(
+    Object.keys(page.rankings).map((name) => [name, up ? summary[name].map((e) => ({ ...e, serverId: summary.server_id })) : []]),
+  );
 }
 
 function cell(text, numeric = false) {
@@ -63,49 +57,57 @@ function renderRanking(tbody, items, columns, emptyText) {
 }
 
 function renderRankings() {
-  const all = [...loads.values()].flat();
+  const all = (name) => [...loads.values()].flatMap((e) => e[name]);
   renderRanking(
     document.querySelector("#busiest tbody"),
-    rank(all, page.rankings.busiest, page.rank_limit),
+    rank(all("busiest"), page.rankings.busiest, page.rank_limit),
     (m) => [cell(rate(m.values.inferences_per_s ?? 0), true)],
     "no traffic now",
   );
   renderRanking(
     document.querySelector("#queued tbody"),
-    rank(all, page.rankings.most_queued, page.rank_limit),
+    rank(all("most_queued"), page.rankings.most_queued, page.rank_limit),
     (m) => [cell(String(Math.round(m.values.pending_requests ?? 0)), true), cell(duration(m.values.queue_us_per_request ?? null), true)],
     "nothing queued now",
   );
-  document.getElementById("fleet-inferences").textContent = rate(all.reduce((a, m) => a + (m.values.inferences_per_s ?? 0), 0));
+  const fleet = [...inferences.values()].reduce((a, v) => a + (v ?? 0), 0);
+  document.getElementById("fleet-inferences").textContent = rate(fleet);
 }
 
-function onFrame(frame) {
-  freshness.frame(frame);
-  const card = cards.get(frame.server_id);
+// server id -> inferences/s now (null when down).
+const inferences = new Map();
+
+function onSummary(summary) {
+  freshness.frame(summary);
+  const card = cards.get(summary.server_id);
   if (!card) {
     // A server registered after the page loaded: its card is rendered by the server, so
     // reload once (a few seconds later, so a burst of new servers costs one reload).
     reloadSoon ??= setTimeout(() => location.reload(), 3000);
     return;
   }
-  card.querySelector("[data-error]").textContent = frame.error;
-  const total = frame.status === "up" ? combineRows(frame.values, "inferences_per_s", page.metrics) : null;
-  sparks.frame(frame.server_id, frame.at, total);
-  if (frame.status === "up") {
-    card.querySelector("[data-inferences]").textContent = rate(combineRows(frame.values, "inferences_per_s", page.metrics));
-    updateMemory(card.querySelector("[data-memory]"), frame);
-    loads.set(frame.server_id, modelLoads(frame));
-  } else {
-    card.querySelector("[data-inferences]").textContent = rate(null);
-    loads.set(frame.server_id, []);
-  }
-  // The server-rendered rankings stand until every server has sent a frame, so a
+  const up = summary.status === "up";
+  names.set(summary.server_id, summary.name);
+  card.querySelector("[data-error]").textContent = summary.error;
+  card.querySelector("[data-ready]").textContent = `${summary.ready} / ${summary.total}`;
+  card.querySelector("[data-inferences]").textContent = rate(up ? summary.inferences_per_s : null);
+  sparks.frame(summary.server_id, summary.at, up ? summary.inferences_per_s : null);
+  if (up) updateBars(card.querySelector("[data-memory]"), summary.memory);
+  inferences.set(summary.server_id, up ? summary.inferences_per_s : null);
+  loads.set(summary.server_id, entries(summary));
+  // The server-rendered rankings stand until every server has sent a summary, so a
   // half-filled list does not replace a complete one.
   rankingsLive ||= [...cards.keys()].every((id) => loads.has(id));
   if (rankingsLive) renderRankings();
 }
 
-const freshness = new Freshness(page, page.servers);
+const freshness = new Freshness(page, page.servers.map((s) => ({ ...s, id: s.server_id })));
 const sparks = sparklines(page);
 const feed = actionFeed(page);
-connect(page.ws, { onFrame, onAction: (action) => feed.update(action) });
+connect(page.ws, {
+  onSummary,
+  onAction: (action) => feed.update(action),
+  // What the socket missed: each server's next summary replaces its card; the sparklines
+  // read their history again.
+  onOpen: (reconnected) => reconnected && sparks.reload(),
+});

@@ -81,12 +81,14 @@ class Sparkline {
 
 // One sparkline per `[data-sparkline]` element inside a `[data-server-id]` card. Returns
 // {frame(serverId, at, value)} to extend them live (frames that come before the history are
-// kept until it is in). Times are the server's clock (page.now at render).
+// kept until it is in), and reload() to read the history again after frames were missed.
+// Times are the server's clock (page.now at render).
 export function sparklines(page) {
   const skew = Date.now() / 1000 - page.now;
   const now = () => Date.now() / 1000 - skew;
   const lines = new Map();
   let pending = [];
+  let timer = null;
   const add = (serverId, at, value) => {
     const line = lines.get(serverId);
     if (!line) return;
@@ -104,16 +106,17 @@ export function sparklines(page) {
       for (const [t, v] of points) line.add(t, v);
       lines.set(server, line);
     }
-    for (const args of pending) add(...args);
+    for (const args of pending ?? []) add(...args);
     pending = null;
     const render = () => lines.forEach((line) => line.render(now()));
     render();
-    setInterval(render, data.step * 1000); // the window slides even when no frame comes
+    timer ??= setInterval(render, data.step * 1000); // the window slides even when no frame comes
   };
   load().catch((error) => {
     for (const el of document.querySelectorAll("[data-sparkline]")) el.textContent = `no history: ${error.message}`;
   });
   return {
     frame: (serverId, at, value) => (pending ? pending.push([serverId, at, value]) : add(serverId, at, value)),
+    reload: () => load().catch(() => {}),
   };
 }
