@@ -211,8 +211,19 @@ class Stack:
     web: AsgiServer
     api: Api
 
-    def alive(self) -> bool:
-        return all(p.poll() is None for p in (self.control.popen, self.scraper.popen, self.web.popen))
+    def dead(self) -> list[str]:
+        """The processes that exited, each with the last CRITICAL line of its log (why)."""
+        out = []
+        for name, popen, log in (
+            ("control worker", self.control.popen, self.control.log),
+            ("scrape worker", self.scraper.popen, self.scraper.log),
+            ("daphne", self.web.popen, self.web.log),
+        ):
+            if popen.poll() is not None:
+                why = [line for line in log.read_text(errors="replace").splitlines() if "CRITICAL" in line]
+                last = why[-1][:200] if why else "no CRITICAL line"
+                out.append(f"{name} exited ({popen.returncode}): {last}")
+        return out
 
     def tasks_failed(self, received_after: float) -> list[str]:
         return [
