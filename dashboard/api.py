@@ -5,7 +5,7 @@ The control endpoints (load, unload, promote, rollback, actions) are in api_cont
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.shortcuts import get_object_or_404
@@ -18,6 +18,7 @@ from rest_framework.views import APIView
 
 from fleet import series, storage, trends
 from fleet.catalog import METRICS
+from fleet.control import footprint
 from fleet.models import ModelVersion, Server, validate_http_url
 from fleet.prometheus import PrometheusError
 
@@ -52,13 +53,35 @@ class ServerList(generics.ListCreateAPIView):
 
 
 class ModelVersionSerializer(serializers.ModelSerializer):
+    memory_bytes = serializers.SerializerMethodField(
+        help_text="The model's measured memory on this server (median of its last loads' gauge "
+        "deltas), else statistics' memory_usage or its declared size; null when unknown."
+    )
+    load_s = serializers.SerializerMethodField(help_text="Seconds its last load took (cold start).")
+    last_inference_at = serializers.SerializerMethodField(
+        help_text="Statistics' last_inference (ISO 8601, Triton's clock); null if none since loaded."
+    )
+
     class Meta:
         model = ModelVersion
-        fields = ["name", "version", "state", "reason"]
+        fields = ["name", "version", "state", "reason", "memory_bytes", "load_s", "last_inference_at"]
+
+    def get_memory_bytes(self, row: ModelVersion) -> int | None:
+        return self.context.get("memory", {}).get(row.name)
+
+    def get_load_s(self, row: ModelVersion) -> float | None:
+        return self.context.get("load_s", {}).get(row.name)
+
+    def get_last_inference_at(self, row: ModelVersion) -> str | None:
+        if not row.last_inference_ms:
+            return None
+        at = datetime.fromtimestamp(row.last_inference_ms / 1000, tz=UTC)
+        return at.isoformat().replace("+00:00", "Z")
 
 
 class ServerModels(generics.ListAPIView):
-    """Every model in the server's repository, per version, with Triton's state and reason."""
+    """Every model in the server's repository, per version, with Triton's state and reason,
+    its measured memory, last load time and last inference."""
 
     serializer_class = ModelVersionSerializer
     pagination_class = None
@@ -66,6 +89,12 @@ class ServerModels(generics.ListAPIView):
     def get_queryset(self) -> Any:
         server = get_object_or_404(Server, pk=self.kwargs["pk"])
         return ModelVersion.objects.filter(server=server)
+
+    def get_serializer_context(self) -> dict[str, Any]:
+        context = dict(super().get_serializer_context())
+        server_id = self.kwargs["pk"]
+        context.update(memory=footprint.figures(server_id), load_s=footprint.load_seconds(server_id))
+        return context
 
 
 _METRIC_DOC = "; ".join(

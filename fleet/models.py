@@ -104,6 +104,10 @@ class ModelVersion(models.Model):
     state = models.CharField(max_length=20, blank=True)
     reason = models.TextField(blank=True)
     memory_usage_bytes = models.BigIntegerField(null=True, blank=True)
+    # Statistics' last_inference (ms, Triton's clock: compared with other Triton stamps only)
+    # and when FleetDeck first saw that value (our clock): the model served nothing since.
+    last_inference_ms = models.BigIntegerField(null=True, blank=True)
+    last_inference_seen_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -308,3 +312,45 @@ class Action(models.Model):
     @property
     def active(self) -> bool:
         return self.state in self.ACTIVE_STATES
+
+
+class Footprint(models.Model):
+    """One measurement of a model's memory on a server: the server's memory gauge
+    (nv_gpu_memory_used_bytes summed over GPUs, else nv_cpu_memory_used_bytes) after
+    FleetDeck loaded it, less the gauge before. Host-wide and noisy: the autopilot uses the
+    median of the last few (fleet.control.footprint)."""
+
+    server = models.ForeignKey(Server, on_delete=models.CASCADE, related_name="footprints")
+    name = models.CharField(max_length=200)
+    version = models.CharField(max_length=50, blank=True)  # the READY versions after the load
+    bytes = models.BigIntegerField()
+    gauge = models.CharField(max_length=40)  # the Triton family it was read from
+    statistics_bytes = models.BigIntegerField(null=True, blank=True)  # statistics' memory_usage
+    load_s = models.FloatField(null=True, blank=True)
+    action = models.ForeignKey(Action, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    measured_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-measured_at", "-id"]
+        indexes = [models.Index(fields=["server", "name", "-measured_at"], name="footprint_server_name")]
+
+    def __str__(self) -> str:
+        return f"{self.server_id}/{self.name}/{self.version}: {self.bytes} B"
+
+
+class AutopilotPolicy(models.Model):
+    """A server's long-tail autopilot (fleet.autopilot): off unless enabled. The budget is
+    bytes per server (the gauge's unit: GPU bytes summed over GPUs, or host bytes)."""
+
+    server = models.OneToOneField(
+        Server, on_delete=models.CASCADE, primary_key=True, related_name="autopilot"
+    )
+    enabled = models.BooleanField(default=False)
+    memory_budget_bytes = models.BigIntegerField(null=True, blank=True)
+    idle_unload_s = models.FloatField(null=True, blank=True)
+    pinned = models.JSONField(default=list, blank=True)
+    dry_run = models.BooleanField(default=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"autopilot of {self.server_id}"

@@ -10,6 +10,7 @@ Modules, one job each:
 - `runner`: running an action (Triton call, verification, heartbeat) and reconciliation.
 - `settle`: an action whose call gave up while Triton went on: it waits, holding its lock.
 - `verify`: what Triton's repository index shows of a model, and waiting for it.
+- `footprint`: each model's memory, measured from the server's gauge around its loads.
 
 `fleet.tasks` imports this package; nothing here imports `fleet.tasks` (the task is sent
 by name), so there is no import cycle.

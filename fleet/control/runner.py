@@ -27,7 +27,7 @@ from django.utils import timezone
 
 from .. import services, triton
 from ..models import Action, Server
-from . import settle, verify
+from . import footprint, settle, verify
 from .errors import ActionFailed
 from .record import finish, publish
 from .verify import Rows, busy, describe, present, ready
@@ -42,6 +42,8 @@ class Outcome:
     result: str
     load_duration_s: float | None = None
     parameters: dict[str, Any] = field(default_factory=dict)
+    # The memory gauge before a load, to measure the model's footprint (fleet/control/footprint.py).
+    before: footprint.Sample | None = None
 
 
 def run_action(action_id: int) -> None:
@@ -83,6 +85,17 @@ def run_action(action_id: int) -> None:
             load_duration_s=outcome.load_duration_s,
             parameters=outcome.parameters,
         )
+        if outcome.before is not None:
+            _measure(action_id, outcome)
+
+
+def _measure(action_id: int, outcome: Outcome) -> None:
+    # After the row ended: the model is READY for its callers while the gauge catches up.
+    assert outcome.before is not None
+    try:
+        footprint.after(action_id, outcome.before, outcome.load_duration_s)
+    except Exception:  # a measurement is never worth failing a finished action
+        log.exception("measuring the footprint of action %s failed", action_id)
 
 
 def _refresh(server: Server) -> None:
@@ -129,14 +142,16 @@ def _heartbeat(action_id: int) -> Iterator[None]:
 def _perform(action: Action) -> Outcome:
     server, name = action.server, action.model
     if action.kind == Action.Kind.LOAD:
+        before = footprint.before(action)
         duration = triton.load_model(server, name)
         found = verify.wait_for(server, name, lambda r: bool(ready(r)) and not busy(r), "a READY version")
-        return Outcome(f"loaded in {duration:.2f} s; READY versions {ready(found)}", duration)
+        return Outcome(f"loaded in {duration:.2f} s; READY versions {ready(found)}", duration, before=before)
     if action.kind == Action.Kind.UNLOAD:
         dependents = bool(action.parameters.get("unload_dependents"))
+        before = None if dependents else footprint.before(action)
         triton.unload_model(server, name, unload_dependents=dependents)
         verify.wait_for(server, name, lambda r: not present(r), "no version loaded")
-        return Outcome(f"unloaded{' with its dependents' if dependents else ''}")
+        return Outcome(f"unloaded{' with its dependents' if dependents else ''}", before=before)
     if action.kind == Action.Kind.PROMOTE:
         version = int(action.parameters["version"])
         return _change_policy(action, {"specific": {"versions": [version]}}, [str(version)])

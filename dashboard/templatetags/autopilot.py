@@ -1,0 +1,31 @@
+"""The autopilot's panels: measured memory and cold-start time per model (server and model
+pages), and later the budget bar and plan. Figures come from fleet; this only lays them out."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+
+from fleet.control import footprint
+from fleet.models import ModelVersion, Server
+
+register = template.Library()
+
+
+@register.inclusion_tag("dashboard/_footprints.html")
+def footprints(server: Server, name: str | None = None) -> dict[str, Any]:
+    """One row per model (or just `name`): measured memory, last load time, loaded or not."""
+    memory = footprint.figures(server)
+    load_s = footprint.load_seconds(server)
+    versions = ModelVersion.objects.filter(server=server)
+    if name is not None:
+        versions = versions.filter(name=name)
+    loaded: dict[str, bool] = {}
+    for model, state in versions.values_list("name", "state"):
+        loaded[model] = loaded.get(model, False) or state == ModelVersion.State.READY
+    rows = [
+        {"name": model, "memory": memory.get(model), "load_s": load_s.get(model), "loaded": ready}
+        for model, ready in sorted(loaded.items())
+    ]
+    return {"rows": rows, "server": server, "single": name is not None}

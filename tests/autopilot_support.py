@@ -1,0 +1,33 @@
+"""Helpers for the autopilot's tests: the repository of models with known footprints, and
+running load/unload actions inline as a worker would."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from fleet.control import footprint, runner
+from fleet.models import Action, Server
+
+# python models that hold a numpy array of this many MiB from initialize on.
+REPOSITORY = Path(__file__).parent / "data" / "autopilot_models"
+MIB = {"mem256": 256, "mem384": 384, "mem512": 512}
+
+
+def act(server: Server, name: str, kind: str) -> Action:
+    """One action run inline to its end (the runner's claim, Triton, verification)."""
+    action = Action.objects.create(kind=kind, server=server, model=name, parameters={"confirmed": True})
+    runner.run_action(action.id)
+    return Action.objects.get(id=action.id)
+
+
+def measure(server: Server, name: str, times: int) -> None:
+    """Load and unload the model `times` times, each measured: the gauge settles between
+    (an action right after another one on the server is not measured)."""
+    for _ in range(times):
+        time.sleep(footprint.GAUGE_FRESH_S)
+        loaded = act(server, name, Action.Kind.LOAD)
+        assert loaded.state == Action.State.SUCCEEDED, loaded.error
+        time.sleep(footprint.GAUGE_FRESH_S)
+        unloaded = act(server, name, Action.Kind.UNLOAD)
+        assert unloaded.state == Action.State.SUCCEEDED, unloaded.error
