@@ -71,6 +71,7 @@ ACCESS: dict[str, Access] = {
     "api-server-models": Access(read=VIEWER),
     "api-server-series": Access(read=VIEWER),
     "api-sparklines": Access(read=VIEWER),
+    "api-server-autopilot": Access(read=VIEWER, write=ADMIN),
     "api-model-load": CONTROL,
     "api-model-unload": CONTROL,
     "api-model-promote": CONTROL,

@@ -2,7 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView
 
-from . import api, api_control, own_metrics, tokens, views
+from . import api, api_autopilot, api_control, own_metrics, tokens, views
 
 urlpatterns = [
     path("", views.index, name="index"),
@@ -36,6 +36,7 @@ urlpatterns = [
         api_control.RollbackModel.as_view(),
         name="api-model-rollback",
     ),
+    path("api/servers/<int:pk>/autopilot/", api_autopilot.Autopilot.as_view(), name="api-server-autopilot"),
     path("api/actions/", api_control.ActionList.as_view(), name="api-actions"),
     path("api/actions/<int:pk>/", api_control.ActionDetail.as_view(), name="api-action"),
     path("api/tokens/", tokens.TokenList.as_view(), name="api-tokens"),
