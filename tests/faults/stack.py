@@ -261,12 +261,20 @@ class Round:
     """One restart and what must recover after it, through the API and the websocket."""
 
     def __init__(
-        self, stack: Stack, watcher: Watcher, server_id: int, row: FaultRow, models: list[str]
+        self,
+        stack: Stack,
+        watcher: Watcher,
+        triton_url: str,
+        server_id: int,
+        row: FaultRow,
+        models: list[str],
     ) -> None:
         self.stack, self.watcher, self.server_id, self.row = stack, watcher, server_id, row
+        self.triton_url = triton_url
         self.models = models  # what unload_all unloads
         self.slowest = {"scrape": 0.0, "frames": 0.0, "action": 0.0}
         self.endings: dict[str, int] = {}
+        self.failures: set[str] = set()  # why actions failed, as their records say
 
     def action(self, action_id: int) -> dict[str, Any]:
         return self.stack.api.get(f"/api/actions/{action_id}/")
@@ -304,8 +312,31 @@ class Round:
             reason = ended["result"] if ended["state"] == "succeeded" else ended["error"]
             if ended["state"] in ENDED and not reason:
                 self.row.lose(f"{label}: action #{action_id} {ended['state']} without a reason")
+            # The record tells the truth: a load succeeded exactly when Triton serves the model.
+            ready = self.triton_ready(ended["model"])
+            if (
+                ended["kind"] == "load"
+                and ended["state"] in ENDED
+                and (ended["state"] == "succeeded") != ready
+            ):
+                shows = "READY" if ready else "not READY"
+                self.row.lose(
+                    f"{label}: load #{action_id} {ended['state']} ({reason[:80]}) but Triton shows {shows}"
+                )
+            if ended["state"] == "failed":
+                self.failures.add(reason[:100])
             key = f"{ended['kind']} {ended['model']} {ended['state']}"
             self.endings[key] = self.endings.get(key, 0) + 1
+
+    def triton_ready(self, model: str) -> bool:
+        """Whether Triton itself (not FleetDeck's mirror) shows a READY version, once settled."""
+
+        def settled() -> list[dict[str, Any]] | None:
+            rows = requests.post(f"{self.triton_url}/v2/repository/index", json={}, timeout=10).json()
+            mine = [r for r in rows if r.get("name") == model]
+            return None if any(r.get("state") in {"LOADING", "UNLOADING"} for r in mine) else mine or [{}]
+
+        return any(r.get("state") == "READY" for r in wait_until(settled, 60, f"{model} settled in Triton"))
 
     def unload_all(self, label: str) -> None:
         """Back to the start for the next round, through the same control path."""

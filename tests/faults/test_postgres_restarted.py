@@ -8,10 +8,18 @@ from __future__ import annotations
 import time
 from functools import partial
 
+import requests
+
 from tests.actions_support import add_model, demo_copy
 from tests.faults.private import PrivateRedis
 from tests.faults.stack import Round, Watcher, running_stack, stack_env
 from tests.faults.support import wait_until
+
+
+def loading(url: str, model: str) -> bool:
+    rows = requests.post(f"{url}/v2/repository/index", json={}, timeout=10).json()
+    return any(r.get("name") == model and r.get("state") == "LOADING" for r in rows)
+
 
 MODES = ("fast", "immediate")  # sessions told to go, or a crash with recovery on start
 
@@ -38,7 +46,7 @@ def test_it_recovers_from_each_postgres_restart(
             with Watcher(stack.web.url, f"/ws/servers/{server_id}/", api.cookie) as watcher:
                 began = time.time()
                 wait_until(lambda: watcher.frames.since(began) >= 2, 60, "frames before the first restart")
-                rounds = Round(stack, watcher, server_id, row, ["sleepy1"])
+                rounds = Round(stack, watcher, triton.http_url, server_id, row, ["sleepy1"])
                 for cycle in range(1, faults_count + 1):
                     lost_before = len(row.lost)
                     mode = MODES[(cycle - 1) % len(MODES)]
@@ -47,6 +55,8 @@ def test_it_recovers_from_each_postgres_restart(
                     assert answer.status_code == 202, answer.text
                     action_id = answer.json()["action_id"]
                     wait_until(partial(rounds.running, [action_id]), 60, "the load running")
+                    # In flight in Triton itself, so the worker has to record its end after.
+                    wait_until(partial(loading, triton.http_url, "sleepy1"), 60, "Triton loading")
                     failures_before = len(api.failures)
                     private_postgres.restart(mode)
                     back = time.time()
@@ -69,4 +79,5 @@ def test_it_recovers_from_each_postgres_restart(
         broker.kill()
     row.figures["slowest recovery"] = ", ".join(f"{what} {s:.1f} s" for what, s in rounds.slowest.items())
     row.figures["endings"] = ", ".join(f"{k} {n}" for k, n in sorted(rounds.endings.items()))
+    row.figures["failed because"] = "; ".join(sorted(rounds.failures)) or "-"
     row.check()

@@ -54,7 +54,7 @@ def test_it_recovers_from_each_redis_restart(
             with Watcher(stack.web.url, f"/ws/servers/{server_id}/", api.cookie) as watcher:
                 began = time.time()
                 wait_until(lambda: watcher.frames.since(began) >= 2, 60, "frames before the first restart")
-                rounds = Round(stack, watcher, server_id, row, [*SLEEPY, "longtail"])
+                rounds = Round(stack, watcher, triton.http_url, server_id, row, [*SLEEPY, "longtail"])
                 for cycle in range(1, faults_count + 1):
                     lost_before = len(row.lost)
                     if cycle % 2:
@@ -95,4 +95,5 @@ def test_it_recovers_from_each_redis_restart(
         broker.kill()
     row.figures["slowest recovery"] = ", ".join(f"{what} {s:.1f} s" for what, s in rounds.slowest.items())
     row.figures["endings"] = ", ".join(f"{k} {n}" for k, n in sorted(rounds.endings.items()))
+    row.figures["failed because"] = "; ".join(sorted(rounds.failures)) or "-"
     row.check()
