@@ -288,6 +288,9 @@ CHANNEL_LAYERS = {
 FLEET_SCRAPE_INTERVAL = env_float("FLEET_SCRAPE_INTERVAL", 5.0)
 # Repository index, statistics and configs change rarely and cost more: a slower cadence.
 FLEET_INVENTORY_INTERVAL = env_float("FLEET_INVENTORY_INTERVAL", 30.0)
+# Model configs read per inventory read at most (changed models first): the first read of a
+# server with hundreds of models, or configs that keep failing, is spread over several reads.
+FLEET_CONFIG_READS_PER_INVENTORY = env_int("FLEET_CONFIG_READS_PER_INVENTORY", 25, minimum=1)
 FLEET_HTTP_CONNECT_TIMEOUT = env_float("FLEET_HTTP_CONNECT_TIMEOUT", 1.0)
 FLEET_HTTP_READ_TIMEOUT = env_float("FLEET_HTTP_READ_TIMEOUT", 3.0)
 # The read timeout bounds each socket read; this bounds a whole answer (a server dripping a

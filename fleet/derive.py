@@ -103,12 +103,22 @@ class Derived(NamedTuple):
     label: str = ""
 
 
+# The widest model, version and label a series can store (fleet.models.Series): a longer one
+# is left out and counted, like a NaN, instead of failing every scrape of its server.
+MAX_MODEL, MAX_VERSION, MAX_LABEL = 200, 50, 200
+
+
+def _too_long(key: Key) -> bool:
+    return len(key[1]) > MAX_MODEL or len(key[2]) > MAX_VERSION or len(key[3]) > MAX_LABEL
+
+
 def parse(text: str, at: float, *, fast: bool = True) -> Snapshot:
     """Read Triton's exposition into a snapshot, summing per-model series over `gpu_uuid`.
 
     A series with a sample that is not finite, or a negative counter, is left out whole: a
     partial sum over GPUs would look like a reset. So is one with a NUL in a label, which
-    PostgreSQL can store neither as text nor in JSON. `fast=False` reads with
+    PostgreSQL can store neither as text nor in JSON, and one whose model, version or label is
+    wider than storage keeps. `fast=False` reads with
     prometheus_client only (the benchmark's and the differential test's reference).
     """
     try:
@@ -135,6 +145,7 @@ def parse(text: str, at: float, *, fast: bool = True) -> Snapshot:
         bad = negative | {key for key, value in (counters | gauges).items() if not isfinite(value)}
     if "\x00" in text:
         bad = bad | {key for key in counters.keys() | gauges.keys() if any("\x00" in part for part in key)}
+    bad = bad | {key for key in counters.keys() | gauges.keys() if _too_long(key)}
     for key in bad:
         counters.pop(key, None)
         gauges.pop(key, None)

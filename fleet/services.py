@@ -19,10 +19,10 @@ from django.db.models import Case, F, TextField, Value, When
 from django.utils import timezone
 
 from . import frames, prometheus, storage, triton
-from .broadcast import FLEET_GROUP, model_group, send, server_group
 from .autopilot import usage
+from .broadcast import FLEET_GROUP, model_group, send, server_group
 from .catalog import PROMETHEUS_METRICS
-from .derive import Derived, MetricsParseError, Snapshot, derive, parse
+from .derive import MAX_MODEL, MAX_VERSION, Derived, MetricsParseError, Snapshot, derive, parse
 from .models import ModelConfig, ModelEvent, ModelVersion, Server
 
 log = logging.getLogger(__name__)
@@ -261,7 +261,11 @@ def refresh_inventory(server: Server) -> None:
     )
     have_config = set(ModelConfig.objects.filter(server=server).values_list("name", flat=True))
     ready = {row["name"] for row in index if row.get("state") == ModelVersion.State.READY}
-    for name in sorted(ready & (changed | (ready - have_config))):
+    # Changed models first, then those still without a config; at most a bounded number per
+    # read, so a large index (or configs that keep failing) cannot hold a worker for long:
+    # the rest come with the next inventory reads.
+    wanted = sorted(ready & changed) + sorted((ready - have_config) - changed)
+    for name in wanted[: settings.FLEET_CONFIG_READS_PER_INVENTORY]:
         try:
             config = triton.model_config(server, name)
         except triton.TritonError as exc:
@@ -333,7 +337,10 @@ def apply_statistics(server: Server, stats: list[dict[str, Any]]) -> dict[tuple[
         if None in sizes:  # one unreadable entry makes the total unknown, not smaller
             log.info("%s: unreadable memory_usage for %s", server.name, entry.get("name"))
             continue
-        memory[(str(entry.get("name", "")), str(entry.get("version", "")))] = sum(s or 0 for s in sizes)
+        name, version = str(entry.get("name", "")), str(entry.get("version", ""))
+        if len(name) > MAX_MODEL or len(version) > MAX_VERSION:
+            continue  # no such model can be in the index, nor a series: storage has no room
+        memory[(name, version)] = sum(s or 0 for s in sizes)
     for (name, version), total in memory.items():
         ModelVersion.objects.filter(server=server, name=name, version=version).update(
             memory_usage_bytes=total

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+import requests
 
 from fleet import services, storage
 from fleet.models import Server
@@ -189,3 +190,31 @@ def test_it_cuts_off_an_inventory_drip_at_the_deadline(triton, hostile: Hostile,
     assert server.last_error.startswith(services.INVENTORY_ERROR)
     assert "within 2 s" in server.last_error
     assert elapsed < 2.0 + 3.0
+
+
+def test_config_reads_per_inventory_are_bounded(triton, hostile: Hostile, settings) -> None:
+    settings.FLEET_CONFIG_READS_PER_INVENTORY = 5
+    rows = [{"name": f"m{i:03d}", "version": "1", "state": "READY"} for i in range(40)]
+    hostile.routes["/v2/repository/index"] = Route(body=json.dumps(rows).encode())
+    hostile.routes["/v2/models/stats"] = Route(body=b'{"model_stats": []}')
+    server = Server.objects.create(name="big-index", url=hostile.url, metrics_url=triton.metrics_url)
+
+    services.scrape_server(server.id)  # every config answers 404 (no route): none is kept
+
+    asked = [path for path in hostile.hits if path.endswith("/config")]
+    assert len(asked) == 5
+    server.refresh_from_db()
+    assert server.status == Server.Status.UP
+
+
+def test_a_series_wider_than_storage_is_left_out(hostile: Hostile, triton) -> None:
+    good = requests.get(triton.metrics_url, timeout=5).text
+    wide = 'nv_inference_count{model="%s",version="1"} 5\n' % ("w" * 300)
+    hostile.routes["/metrics"] = Route(body=(good + wide).encode())
+    server = Server.objects.create(name="wide", url=triton.http_url, metrics_url=f"{hostile.url}/metrics")
+
+    services.scrape_server(server.id)
+    services.scrape_server(server.id)
+
+    server.refresh_from_db()
+    assert server.status == Server.Status.UP, server.last_error
