@@ -27,7 +27,7 @@ from django.utils import timezone
 
 from .. import services, triton
 from ..models import Action, Server
-from . import footprint, settle, verify
+from . import broker, footprint, requests, settle, verify
 from .errors import ActionFailed
 from .record import finish, publish
 from .verify import Rows, busy, describe, present, ready
@@ -217,7 +217,8 @@ def reconcile(now: datetime | None = None) -> int:
     that Triton is still loading or unloading waits for the next round, until it is
     FLEET_ACTION_MAX_AGE old. Each action is reconciled on its own: a server that errs or
     answers garbage costs only its own actions a round. A queued action no
-    worker took within FLEET_ACTION_QUEUE_TIMEOUT is failed.
+    worker took within FLEET_ACTION_QUEUE_TIMEOUT is failed; one whose run message the broker
+    lost (a Redis restart) is sent again after two reconcile intervals (see broker.lost).
     """
     close_old_connections()
     now = now or timezone.now()
@@ -240,6 +241,11 @@ def reconcile(now: datetime | None = None) -> int:
             error=f"not started within {settings.FLEET_ACTION_QUEUE_TIMEOUT:.0f} s: is a worker running?",
             from_states=[Action.State.QUEUED],
         )
+    resend_cutoff = now - timedelta(seconds=2 * settings.FLEET_RECONCILE_INTERVAL)
+    waiting = Action.objects.filter(state=Action.State.QUEUED, requested_at__lt=resend_cutoff)
+    for action_id in sorted(broker.lost(list(waiting.values_list("id", flat=True)))):
+        log.warning("action %s is queued but the broker lost its message: sending it again", action_id)
+        requests.enqueue(action_id)
     return ended
 
 
