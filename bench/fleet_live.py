@@ -98,6 +98,8 @@ class FleetResult:
     window_s: float = 0.0
     cpu: dict[str, float] = field(default_factory=dict)  # cores per process (web, worker, beat, prometheus)
     db_growth: int = 0
+    vacuums: int = 0  # VACUUMs the harness ran in autovacuum's place (0: autovacuum is on)
+    hours_rolled: int = 0  # hour boundaries in the window: each makes one chunk per series
     table_growth: dict[str, int] = field(default_factory=dict)  # the tables that grew, bytes
     redis_growth: int = 0
     prometheus_growth: int = 0
@@ -171,6 +173,25 @@ class Freshness(threading.Thread):
                 self.shares.append(fresh / len(self.ids))
         finally:
             connection.close()
+
+
+class Vacuum(threading.Thread):
+    """`VACUUM` every minute (autovacuum's default naptime) where autovacuum is off, as on the
+    development machine's PostgreSQL: otherwise every updated row's old versions stay on disk
+    and the growth measured is that of a database nobody vacuums."""
+
+    def __init__(self) -> None:
+        super().__init__(daemon=True)
+        self.halt = threading.Event()
+        self.runs = 0
+
+    def run(self) -> None:
+        with psycopg.connect(DB_URL, autocommit=True) as conn:
+            if conn.execute("SHOW autovacuum").fetchone() != ("off",):
+                return
+            while not self.halt.wait(60.0):
+                conn.execute("VACUUM")
+                self.runs += 1
 
 
 def wait_scraped(ids: list[int], timeout: float) -> None:
@@ -276,22 +297,26 @@ def run_fleet(config: FleetConfig) -> FleetResult:
             pids = {name: p.pid for name, p in processes.items()}
             if prometheus:
                 pids["prometheus"] = prometheus.pid
-            fresh = Freshness(ids, config.interval)
+            fresh, vacuum = Freshness(ids, config.interval), Vacuum()
+            vacuum.start()
             cpu0 = {name: tree_cpu(pid) for name, pid in pids.items()}
             db0, redis0, tables0 = database_bytes(), redis_bytes(store), table_bytes()
             prom0 = dir_bytes(tmp / "data") if prometheus else 0
             result.load = (os.getloadavg()[0], 0.0)
-            started = time.monotonic()
+            started, wall = time.monotonic(), time.time()
             fresh.start()
             time.sleep(config.seconds)
             result.window_s = time.monotonic() - started
+            result.hours_rolled = int(time.time() // 3600 - wall // 3600)
             cpu1 = {name: tree_cpu(pid) for name, pid in pids.items()}
             result.db_growth = database_bytes() - db0
             grown = {name: size - tables0.get(name, 0) for name, size in table_bytes().items()}
             result.table_growth = {name: b for name, b in sorted(grown.items(), key=lambda t: -t[1]) if b > 0}
             result.redis_growth = redis_bytes(store) - redis0
             fresh.halt.set()
+            vacuum.halt.set()
             fresh.join()
+            result.vacuums = vacuum.runs
             result.load = (result.load[0], os.getloadavg()[0])
             result.cpu = {name: (cpu1[name] - cpu0[name]) / result.window_s for name in pids}
             result.fresh_share = statistics.fmean(fresh.shares) if fresh.shares else 0.0
@@ -336,6 +361,7 @@ def describe(r: FleetResult) -> dict[str, Any]:
         "cpu_cores": {k: round(v, 3) for k, v in r.cpu.items()},
         "fleet_cores": round(r.fleet_cores, 3),
         "db_growth_bytes": r.db_growth, "table_growth_bytes": r.table_growth,
+        "vacuums": r.vacuums, "hours_rolled": r.hours_rolled,
         "redis_growth_bytes": r.redis_growth,
         "prometheus_growth_bytes": r.prometheus_growth, "prometheus_rss_bytes": r.prometheus_rss,
         "prometheus_series": r.prometheus_series,
