@@ -77,7 +77,7 @@ from bench.processes import (  # noqa: E402
     tree_cpu,
 )
 from fleet.demo.localfleet import free_port_block  # noqa: E402
-from fleet.models import Server  # noqa: E402
+from fleet.models import Block, Server  # noqa: E402
 
 
 @dataclass
@@ -98,6 +98,7 @@ class FleetResult:
     window_s: float = 0.0
     cpu: dict[str, float] = field(default_factory=dict)  # cores per process (web, worker, beat, prometheus)
     db_growth: int = 0
+    blocks: int = 0  # scrapes stored in the window (one block row each)
     vacuums: int = 0  # VACUUMs the harness ran in autovacuum's place (0: autovacuum is on)
     hours_rolled: int = 0  # hour boundaries in the window: each makes one chunk per series
     table_growth: dict[str, int] = field(default_factory=dict)  # the tables that grew, bytes
@@ -301,6 +302,7 @@ def run_fleet(config: FleetConfig) -> FleetResult:
             vacuum.start()
             cpu0 = {name: tree_cpu(pid) for name, pid in pids.items()}
             db0, redis0, tables0 = database_bytes(), redis_bytes(store), table_bytes()
+            blocks0 = Block.objects.count()
             prom0 = dir_bytes(tmp / "data") if prometheus else 0
             result.load = (os.getloadavg()[0], 0.0)
             started, wall = time.monotonic(), time.time()
@@ -310,6 +312,7 @@ def run_fleet(config: FleetConfig) -> FleetResult:
             result.hours_rolled = int(time.time() // 3600 - wall // 3600)
             cpu1 = {name: tree_cpu(pid) for name, pid in pids.items()}
             result.db_growth = database_bytes() - db0
+            result.blocks = Block.objects.count() - blocks0
             grown = {name: size - tables0.get(name, 0) for name, size in table_bytes().items()}
             result.table_growth = {name: b for name, b in sorted(grown.items(), key=lambda t: -t[1]) if b > 0}
             result.redis_growth = redis_bytes(store) - redis0
@@ -361,7 +364,7 @@ def describe(r: FleetResult) -> dict[str, Any]:
         "cpu_cores": {k: round(v, 3) for k, v in r.cpu.items()},
         "fleet_cores": round(r.fleet_cores, 3),
         "db_growth_bytes": r.db_growth, "table_growth_bytes": r.table_growth,
-        "vacuums": r.vacuums, "hours_rolled": r.hours_rolled,
+        "vacuums": r.vacuums, "hours_rolled": r.hours_rolled, "blocks": r.blocks,
         "redis_growth_bytes": r.redis_growth,
         "prometheus_growth_bytes": r.prometheus_growth, "prometheus_rss_bytes": r.prometheus_rss,
         "prometheus_series": r.prometheus_series,

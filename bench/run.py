@@ -149,7 +149,8 @@ def step_fleet(sizes: Sizes, figures: dict[str, Any]) -> list[Row]:
             f"{db + rd:.1f} KB (database {db:.1f} of which hourly chunks {per_hour:.1f}, Redis {rd:.1f}; "
             f"{vacuum}{r.series:,} series; {shape})",
             db + rd <= 200),
-        Row("CPU of worker + beat + web", "≤ 0.5 core", f"{r.fleet_cores:.2f} core ({cpu}; {shape})",
+        Row("CPU of worker + beat + web", "≤ 0.5 core", f"{r.fleet_cores:.2f} core ({cpu}; "
+            f"{r.blocks:,} of {c.servers * r.window_s / c.interval:,.0f} scrapes stored; {shape})",
             r.fleet_cores <= 0.5),
         Row("freshness at 5 s", "informational", f"{100 * r.fresh_share:.1f} % of servers fresh "
             f"(worst second {100 * r.fresh_worst:.0f} %)", None),
