@@ -329,6 +329,11 @@ FLEET_RECONCILE_INTERVAL = env_float("FLEET_RECONCILE_INTERVAL", 15.0)
 # Unloading a model that served traffic this recently needs {"confirm": true}.
 FLEET_UNLOAD_CONFIRM_WINDOW = env_float("FLEET_UNLOAD_CONFIRM_WINDOW", 300.0)
 
+# --- The long-tail autopilot (fleet/autopilot) ------------------------------------------
+# How long ensure-loaded waits for READY before it answers 202 with the action (a request's
+# `timeout` overrides it): a web request that waits for a load of many minutes is cut by proxies.
+FLEET_ENSURE_WAIT = env_float("FLEET_ENSURE_WAIT", 300.0)
+
 # /metrics (FleetDeck's own figures) asks for `Authorization: Bearer <this>` when set.
 FLEET_METRICS_TOKEN = env_str("FLEET_METRICS_TOKEN", "")
 

@@ -76,6 +76,7 @@ ACCESS: dict[str, Access] = {
     "api-model-unload": CONTROL,
     "api-model-promote": CONTROL,
     "api-model-rollback": CONTROL,
+    "api-model-ensure": CONTROL,
     "api-actions": Access(read=VIEWER),
     "api-action": Access(read=VIEWER),
     "api-tokens": Access(read=VIEWER, write=VIEWER),

@@ -10,8 +10,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from fleet.autopilot import policy
+from fleet.autopilot import ensure, policy
 from fleet.control import errors
+from fleet.control.gate import check_control
 from fleet.models import Server
 
 from .api_control import ActionRefused, refusal
@@ -58,3 +59,62 @@ class Autopilot(APIView):
         except errors.ActionError as exc:
             return refusal(exc)
         return Response(policy.serialize(changed))
+
+
+class EnsureParams(serializers.Serializer):
+    wait = serializers.BooleanField(
+        required=False, default=True, help_text="false: answer 202 with the action at once."
+    )
+    timeout = serializers.FloatField(
+        required=False,
+        min_value=0,
+        help_text="Seconds to wait at most (then 202); default: the load timeout.",
+    )
+
+
+class EnsureAnswer(serializers.Serializer):
+    """Describes fleet.autopilot.ensure.EnsureRecord for the schema."""
+
+    state = serializers.CharField(help_text="READY; queued or running (202); FAILED (502).")
+    loaded = serializers.BooleanField(help_text="Whether this call loaded it.")
+    evicted = serializers.ListField(child=serializers.CharField())
+    waited_s = serializers.FloatField()
+    action_id = serializers.IntegerField(allow_null=True, help_text="The load requested or joined.")
+    joined = serializers.BooleanField(help_text="It joined a load already under way.")
+    would_evict = serializers.ListField(child=serializers.CharField(), help_text="Dry run: the plan.")
+    error = serializers.CharField()
+
+
+class EnsureModel(APIView):
+    @extend_schema(
+        parameters=[EnsureParams],
+        request=None,
+        responses={
+            200: EnsureAnswer,
+            202: EnsureAnswer,
+            403: ActionRefused,
+            404: ActionRefused,
+            502: EnsureAnswer,
+            507: ActionRefused,
+        },
+    )
+    def post(self, request: Request, pk: int, name: str) -> Response:
+        """Make the model READY (operators): 200 once it is, answered from FleetDeck's view
+        when it already was; loads it otherwise, evicting least recently used unpinned
+        models to stay within the autopilot's budget; concurrent calls join one load.
+        507 when it fits nowhere (nothing evicted); 502 when the load failed."""
+        try:
+            server = check_control(request.user, pk, name)
+        except errors.ActionError as exc:
+            return refusal(exc)
+        body = request.data if isinstance(request.data, dict) else {}
+        params = EnsureParams(data={**request.query_params.dict(), **body})
+        params.is_valid(raise_exception=True)
+        try:
+            result = ensure.ensure(server, name, request.user, **params.validated_data)
+        except ensure.DoesNotFit as exc:
+            return Response({"detail": str(exc), "code": "insufficient_memory", **exc.numbers}, status=507)
+        except errors.ActionError as exc:
+            return refusal(exc)
+        status = {"READY": 200, "FAILED": 502}.get(result.state, 202)
+        return Response(result.record(), status=status)

@@ -37,6 +37,11 @@ urlpatterns = [
         name="api-model-rollback",
     ),
     path("api/servers/<int:pk>/autopilot/", api_autopilot.Autopilot.as_view(), name="api-server-autopilot"),
+    path(
+        "api/servers/<int:pk>/models/<str:name>/ensure/",
+        api_autopilot.EnsureModel.as_view(),
+        name="api-model-ensure",
+    ),
     path("api/actions/", api_control.ActionList.as_view(), name="api-actions"),
     path("api/actions/<int:pk>/", api_control.ActionDetail.as_view(), name="api-action"),
     path("api/tokens/", tokens.TokenList.as_view(), name="api-tokens"),

@@ -6,8 +6,10 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import requests
+
 from fleet.control import footprint, runner
-from fleet.models import Action, Server
+from fleet.models import Action, Footprint, Server
 
 # python models that hold a numpy array of this many MiB from initialize on.
 REPOSITORY = Path(__file__).parent / "data" / "autopilot_models"
@@ -31,3 +33,17 @@ def measure(server: Server, name: str, times: int) -> None:
         time.sleep(footprint.GAUGE_FRESH_S)
         unloaded = act(server, name, Action.Kind.UNLOAD)
         assert unloaded.state == Action.State.SUCCEEDED, unloaded.error
+
+
+def seed_footprints(server: Server, mib: dict[str, int]) -> None:
+    """Five observations per model at exactly its allocation (measuring is another test's)."""
+    for name, size in mib.items():
+        for _ in range(footprint.MEDIAN_OF):
+            Footprint.objects.create(
+                server=server, name=name, bytes=size * 2**20, gauge="nv_cpu_memory_used_bytes"
+            )
+
+
+def infer(url: str, name: str) -> None:
+    body = {"inputs": [{"name": "INPUT0", "shape": [1], "datatype": "FP32", "data": [1.0]}]}
+    requests.post(f"{url}/v2/models/{name}/infer", json=body, timeout=10).raise_for_status()

@@ -67,12 +67,14 @@ def request_action(
     version: int | None = None,
     confirm: bool = False,
     unload_dependents: bool = False,
+    extra: dict[str, Any] | None = None,
 ) -> Action:
     """Validate, log, record and enqueue one action; return the queued row.
 
     Callers (API, HTML form, CLI) pass `gate.check_control` first (read-only mode, the
     server, the user's role). Raises InvalidRequest, ModelNotInRepository,
-    ConfirmationRequired or ActionInProgress before anything is enqueued.
+    ConfirmationRequired or ActionInProgress before anything is enqueued. `extra` goes into
+    the action's parameters as given (the autopilot's reason, the evictions a load waits for).
     """
     if kind not in Action.Kind.values:
         raise InvalidRequest(f"unknown action {kind!r}")
@@ -101,6 +103,7 @@ def request_action(
             if why:
                 raise ConfirmationRequired(f"{name} on {server.name}: {why}; confirm to unload it")
         parameters["confirmed"] = confirm
+    parameters.update(extra or {})
 
     username = getattr(user, "username", None) or "-"
     log.info("control request: %s asks to %s %s on %s %s", username, kind, name, server.name, parameters)

@@ -27,7 +27,7 @@ from django.utils import timezone
 
 from .. import services, triton
 from ..models import Action, Server
-from . import broker, footprint, requests, settle, verify
+from . import broker, evict, footprint, requests, settle, verify
 from .errors import ActionFailed
 from .record import finish, publish
 from .verify import Rows, busy, describe, present, ready
@@ -142,10 +142,12 @@ def _heartbeat(action_id: int) -> Iterator[None]:
 def _perform(action: Action) -> Outcome:
     server, name = action.server, action.model
     if action.kind == Action.Kind.LOAD:
+        room = evict.make_room(action, run_action)
         before = footprint.before(action)
         duration = triton.load_model(server, name)
         found = verify.wait_for(server, name, lambda r: bool(ready(r)) and not busy(r), "a READY version")
-        return Outcome(f"loaded in {duration:.2f} s; READY versions {ready(found)}", duration, before=before)
+        text = f"{room}loaded in {duration:.2f} s; READY versions {ready(found)}"
+        return Outcome(text, duration, before=before)
     if action.kind == Action.Kind.UNLOAD:
         dependents = bool(action.parameters.get("unload_dependents"))
         before = None if dependents else footprint.before(action)

@@ -1,4 +1,4 @@
-"""`python manage.py fleet load|unload|promote|rollback SERVER MODEL [VERSION]`, for incidents.
+"""`python manage.py fleet load|unload|promote|rollback|ensure SERVER MODEL [VERSION]`, for incidents.
 
 It goes through the same gate and service as the API (same checks in the same order, same
 Action row, same Celery task), then waits and prints progress until the action ends.
@@ -8,13 +8,18 @@ the command; either must exist and be an operator (or admin). `--inline` also ru
 action in this process, for when no worker is up: whichever of this process and a worker
 claims the row first runs it, the other does nothing.
 
-Exit status: 0 succeeded, 1 failed, 2 refused (read-only, unknown, forbidden, conflict),
-3 still running when --timeout ran out.
+`ensure` is the autopilot's ensure-loaded (fleet/autopilot/ensure.py): READY at once if it
+is, else it loads the model (evicting under the server's budget, or joining a load under
+way) and prints the outcome as JSON.
+
+Exit status: 0 succeeded, 1 failed, 2 refused (read-only, unknown, forbidden, conflict, fits
+nowhere), 3 still running when --timeout ran out.
 """
 
 from __future__ import annotations
 
 import getpass
+import json
 import threading
 import time
 from typing import Any
@@ -24,6 +29,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
 
+from fleet.autopilot import ensure
 from fleet.control import errors, record, runner
 from fleet.control.gate import check_control
 from fleet.control.requests import request_action
@@ -34,7 +40,7 @@ class Command(BaseCommand):
     help = "Load, unload, promote or roll back a model on one server, and wait for the outcome."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("kind", choices=Action.Kind.values)
+        parser.add_argument("kind", choices=[*Action.Kind.values, "ensure"])
         parser.add_argument("server", help="server name or id")
         parser.add_argument("model")
         parser.add_argument("version", nargs="?", type=int, help="promote: the version to serve")
@@ -47,6 +53,8 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         user = self._user(options["user"])
+        if options["kind"] == "ensure":
+            return self._ensure(user, options)
         try:
             server = check_control(user, options["server"], options["model"])
             action = request_action(
@@ -72,6 +80,20 @@ class Command(BaseCommand):
         finally:
             if runner.is_alive():
                 runner.join(timeout=1)
+
+    def _ensure(self, user: Any, options: dict[str, Any]) -> None:
+        try:
+            server = check_control(user, options["server"], options["model"])
+            result = ensure.ensure(
+                server, options["model"], user, wait=not options["no_wait"], timeout=options["timeout"]
+            )
+        except errors.ActionError as exc:
+            raise CommandError(str(exc), returncode=2) from exc
+        self.stdout.write(json.dumps(result.record()))
+        if result.state == "FAILED":
+            raise CommandError(result.error, returncode=1)
+        if result.state != "READY" and not options["no_wait"]:
+            raise CommandError(f"action #{result.action_id} still {result.state}", returncode=3)
 
     def _run_here(self, action_id: int) -> None:
         try:
