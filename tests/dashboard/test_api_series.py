@@ -19,6 +19,10 @@ def test_it_lists_models_with_state_including_ones_not_loaded(viewer, scraped) -
         "version": "",
         "state": "UNAVAILABLE",
         "reason": "not loaded",
+        # Never loaded through FleetDeck, never served: nothing measured yet.
+        "memory_bytes": None,
+        "load_s": None,
+        "last_inference_at": None,
     }
 
 
