@@ -333,6 +333,8 @@ FLEET_UNLOAD_CONFIRM_WINDOW = env_float("FLEET_UNLOAD_CONFIRM_WINDOW", 300.0)
 # How long ensure-loaded waits for READY before it answers 202 with the action (a request's
 # `timeout` overrides it): a web request that waits for a load of many minutes is cut by proxies.
 FLEET_ENSURE_WAIT = env_float("FLEET_ENSURE_WAIT", 300.0)
+# How often beat unloads idle models (servers whose autopilot has an idle_unload_s).
+FLEET_AUTOPILOT_INTERVAL = env_float("FLEET_AUTOPILOT_INTERVAL", 15.0, minimum=0.1)
 
 # /metrics (FleetDeck's own figures) asks for `Authorization: Bearer <this>` when set.
 FLEET_METRICS_TOKEN = env_str("FLEET_METRICS_TOKEN", "")
@@ -355,6 +357,7 @@ CELERY_TASK_ROUTES = {
     "fleet.tasks.scrape_fleet_via_prometheus": {"queue": FLEET_SCRAPE_QUEUE},
     "fleet.tasks.dispatch_scrapes": {"queue": FLEET_SCRAPE_QUEUE},
     "fleet.tasks.reconcile_actions": {"queue": FLEET_SCRAPE_QUEUE},
+    "fleet.tasks.autopilot_idle": {"queue": FLEET_SCRAPE_QUEUE},
 }
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
@@ -370,6 +373,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "fleet.tasks.reconcile_actions",
         "schedule": FLEET_RECONCILE_INTERVAL,
         "options": {"expires": FLEET_RECONCILE_INTERVAL * 0.9},
+    },
+    "autopilot-idle": {
+        "task": "fleet.tasks.autopilot_idle",
+        "schedule": FLEET_AUTOPILOT_INTERVAL,
+        "options": {"expires": FLEET_AUTOPILOT_INTERVAL * 0.9},
     },
     "maintain-storage": {
         "task": "fleet.tasks.maintain_storage",

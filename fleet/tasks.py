@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 import time
 
 from celery import shared_task
 from django.conf import settings
 
 from . import own_stats, services, storage
+from .autopilot import idle
 from .control import requests, runner
 from .models import Server
+
+log = logging.getLogger(__name__)
 
 
 @shared_task(ignore_result=True)
@@ -67,3 +71,16 @@ def run_action(action_id: int) -> None:
 @shared_task(ignore_result=True)
 def reconcile_actions() -> int:
     return runner.reconcile()
+
+
+@shared_task(ignore_result=True)
+def autopilot_idle() -> int:
+    """Unload idle models on every server whose autopilot has an idle timeout; one server's
+    error costs only its own round."""
+    requested = 0
+    for server_id in idle.servers_with_idle_unload():
+        try:
+            requested += len(idle.unload_idle(server_id))
+        except Exception:
+            log.exception("autopilot idle unload of server %s failed; next round", server_id)
+    return requested

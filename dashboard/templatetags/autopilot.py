@@ -7,6 +7,7 @@ from typing import Any
 
 from django import template
 
+from fleet.autopilot import budget, idle, policy
 from fleet.control import footprint
 from fleet.models import ModelVersion, Server
 
@@ -29,3 +30,31 @@ def footprints(server: Server, name: str | None = None) -> dict[str, Any]:
         for model, ready in sorted(loaded.items())
     ]
     return {"rows": rows, "server": server, "single": name is not None}
+
+
+@register.inclusion_tag("dashboard/_autopilot.html")
+def autopilot_panel(server: Server) -> dict[str, Any]:
+    """The budget bar (pinned, loaded, free) and the plan, when the autopilot is on."""
+    rules = policy.of(server)
+    if not rules.enabled:
+        return {"enabled": False}
+    held = [h for h in budget.holdings(server, rules) if not h.leaving]
+    pinned = sum(h.bytes or 0 for h in held if h.pinned)
+    loaded = sum(h.bytes or 0 for h in held if not h.pinned)
+    limit = rules.memory_budget_bytes
+    free = max(limit - pinned - loaded, 0) if limit else None
+
+    def share(size: int) -> float:
+        return round(100 * size / max(limit or 1, pinned + loaded, 1), 1)
+
+    return {
+        "enabled": True,
+        "rules": rules,
+        "budget": limit,
+        "pinned": pinned,
+        "loaded": loaded,
+        "free": free,
+        "shares": {"pinned": share(pinned), "loaded": share(loaded), "free": share(free or 0)},
+        "unknown": [h.name for h in held if h.bytes is None],
+        "plan": idle.plan(server, rules),
+    }

@@ -41,4 +41,6 @@ def note(server: Server, stats: list[dict[str, Any]], now: datetime | None = Non
         # A version that became READY since (a reload) starts idle afresh, even if its stamp
         # is 0 both times (apply_index stamps updated_at on a change of state).
         if row.last_inference_ms != value or seen is None or seen < row.updated_at:
-            ModelVersion.objects.filter(id=row.id).update(last_inference_ms=value, last_inference_seen_at=now)
+            # Never before the row's own change: the next read must not take it for a new one.
+            at = max(now, row.updated_at)
+            ModelVersion.objects.filter(id=row.id).update(last_inference_ms=value, last_inference_seen_at=at)
