@@ -42,7 +42,7 @@ def test_it_writes_one_row_per_scrape_of_a_real_triton(triton, server_for) -> No
 
 @pytest.fixture
 def big_server() -> Iterator[Server]:
-    options = SimOptions(servers=1, models=40, versions=2)
+    options = SimOptions(servers=1, models=60, versions=2)  # ~1,400 values a scrape
     with SimFleet(options, free_port_block(1)) as fleet:
         yield Server.objects.create(name="sim-big", url=fleet.url(0), metrics_url=fleet.metrics_url(0))
 
