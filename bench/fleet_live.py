@@ -76,7 +76,7 @@ from bench.processes import (  # noqa: E402
     stop,
     tree_cpu,
 )
-from fleet.demo.localfleet import free_port_block  # noqa: E402
+from fleet.demo.machine import free_port_block  # noqa: E402
 from fleet.models import Block, Server  # noqa: E402
 
 

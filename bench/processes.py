@@ -11,7 +11,7 @@ from pathlib import Path
 
 import requests
 
-from fleet.demo.localfleet import free_port_block
+from fleet.demo.machine import free_port_block
 
 ROOT = Path(__file__).resolve().parent.parent
 PROCFILE = ROOT / "Procfile"

@@ -7,7 +7,7 @@ from django.test import Client
 from prometheus_client.parser import text_string_to_metric_families
 
 from fleet import own_stats
-from fleet.demo.localfleet import free_port_block
+from fleet.demo.machine import free_port_block
 from fleet.models import Server
 
 pytestmark = pytest.mark.django_db

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import redis
 
-from fleet.demo.localfleet import free_port_block
+from fleet.demo.machine import free_port_block
 
 
 def _wait(probe: object, what: str, timeout: float = 30.0) -> None:

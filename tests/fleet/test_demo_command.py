@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from fleet.demo.localfleet import free_port_block
+from fleet.demo.machine import free_port_block
 
 ROOT = Path(__file__).resolve().parents[2]
 

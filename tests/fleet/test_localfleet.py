@@ -23,11 +23,11 @@ from fleet.demo import traffic
 from fleet.demo.localfleet import (
     DEMO_MODELS_AT_START,
     DEMO_REPOSITORY,
-    REPO_ROOT,
     LocalFleet,
     TritonProcess,
     TritonStartError,
 )
+from fleet.demo.machine import REPO_ROOT
 from tests.triton_fixtures import TritonFactory
 
 SAMPLE = re.compile(r"^(\w+)\{([^}]*)\}\s+(\S+)$", re.MULTILINE)

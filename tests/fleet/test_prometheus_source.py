@@ -14,7 +14,7 @@ from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
 from fleet import prometheus, series, services, storage
-from fleet.demo.localfleet import free_port_block
+from fleet.demo.machine import free_port_block
 from fleet.demo.traffic import send_inferences
 from fleet.derive import Derived, derive, parse
 from fleet.models import ModelVersion, Server

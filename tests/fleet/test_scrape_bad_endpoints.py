@@ -8,7 +8,7 @@ import pytest
 import requests
 
 from fleet import services, storage
-from fleet.demo.localfleet import free_port_block
+from fleet.demo.machine import free_port_block
 from fleet.models import Server
 
 pytestmark = pytest.mark.django_db

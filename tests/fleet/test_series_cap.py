@@ -6,7 +6,7 @@ from collections.abc import Iterator
 import pytest
 
 from fleet import services, storage
-from fleet.demo.localfleet import free_port_block
+from fleet.demo.machine import free_port_block
 from fleet.demo.simulator import SimOptions
 from fleet.demo.simulator_http import SimFleet
 from fleet.models import Server

@@ -18,7 +18,8 @@ from django.core.management import CommandError, call_command
 from prometheus_client.parser import text_string_to_metric_families
 
 from fleet import services, storage, triton
-from fleet.demo.localfleet import TritonProcess, free_port_block
+from fleet.demo.localfleet import TritonProcess
+from fleet.demo.machine import free_port_block
 from fleet.demo.simulator import SimOptions, expected_rate, model_name, profile
 from fleet.demo.simulator_http import SimFleet
 from fleet.demo.simulator_server import SimServer
