@@ -32,4 +32,5 @@ def is_admin(user: Any) -> bool:
 
 
 def is_operator(user: Any) -> bool:
-    return is_admin(user) or OPERATOR in _groups(user)
+    # One read of the groups (this sits on the request path of every control call).
+    return bool(getattr(user, "is_superuser", False)) or bool({ADMIN, OPERATOR} & _groups(user))

@@ -8,12 +8,17 @@ without GPUs. The gauge refreshes every `--metrics-interval-ms` (2 s), so:
 
 - a load is measured by the increase, an unload by the decrease (an unload the autopilot
   makes for a load right after, an eviction, is not measured: it would delay that load);
-- before a load or unload, the current gauge is good only if nothing changed on the server since its
-  last refresh (no other action ended within GAUGE_FRESH_S). Otherwise FleetDeck waits for a
-  refresh, but only while the model has no measurement yet: an ensure that just evicted
-  something should not pay 2 s for one more observation;
+- before a load, while the model has fewer than MEDIAN_OF observations, FleetDeck waits for
+  a refresh (at most GAUGE_FRESH_S): a gauge up to 2 s old proved too often wrong on a busy
+  host. After that (and before an unload) the current gauge serves if nothing changed on
+  the server since its last refresh (no other action ended within GAUGE_FRESH_S); otherwise
+  the action is not measured: an ensure that just evicted something should not pay 2 s for
+  one more observation;
+- after an unload, the second refresh (the backend's process returns its memory after the
+  index shows the model gone);
 - after the load, FleetDeck waits for a refresh (the gauge changes, or GAUGE_FRESH_S pass);
-- an observation during which another action ran on the server is dropped.
+- an observation during which another action ran on the server is dropped, and so is one
+  that went the wrong way (the host freed more meanwhile than the model took).
 
 The figure the autopilot budgets with is the median of the last MEDIAN_OF observations
 (the gauge is host-wide and noisy), else the statistics' memory_usage, else a size the
@@ -108,12 +113,12 @@ def before(action: Action) -> Sample | None:
         return None
     recent = timezone.now() - timedelta(seconds=GAUGE_FRESH_S)
     busy = Action.objects.filter(_other_actions(action, recent)).exclude(state=Action.State.QUEUED).exists()
-    first = not Footprint.objects.filter(server=server, name=name).exists()
+    learning = Footprint.objects.filter(server=server, name=name).count() < MEDIAN_OF
     try:
-        if not busy:
+        if action.kind == Action.Kind.LOAD and learning:
+            sample = fresh(server)  # until the figure stands, a refresh right before the load
+        elif not busy:
             sample = read(server)
-        elif action.kind == Action.Kind.LOAD and first:
-            sample = fresh(server)
         else:
             return None
     except (triton.TritonError, MetricsParseError) as exc:
@@ -130,6 +135,10 @@ def after(action_id: int, before: Sample, load_s: float | None) -> Footprint | N
     server, name = action.server, action.model
     try:
         now = fresh(server)
+        if action.kind == Action.Kind.UNLOAD and now is not None:
+            # The index shows the model gone before its backend process has exited and
+            # returned its memory: the first refresh after an unload can still hold it.
+            now = fresh(server)
     except (triton.TritonError, MetricsParseError) as exc:
         log.info("no footprint for %s on %s: %s", name, server.name, exc)
         return None
@@ -143,6 +152,8 @@ def after(action_id: int, before: Sample, load_s: float | None) -> Footprint | N
         return None
     change = now.value - before.value if action.kind == Action.Kind.LOAD else before.value - now.value
     log.info("%s of %s on %s: %s changed by %.0f", action.kind, name, server.name, now.gauge, change)
+    if change <= 0:
+        return None  # the host freed more than the model took meanwhile: noise, not a size
     ready = ModelVersion.objects.filter(server=server, name=name, state=ModelVersion.State.READY)
     versions = before.versions if action.kind == Action.Kind.UNLOAD else _ready_versions(server, name)
     reported = [b for b in ready.values_list("memory_usage_bytes", flat=True) if b is not None]
@@ -150,7 +161,7 @@ def after(action_id: int, before: Sample, load_s: float | None) -> Footprint | N
         server=server,
         name=name,
         version=versions,
-        bytes=max(int(change), 0),
+        bytes=int(change),
         gauge=now.gauge,
         statistics_bytes=sum(reported) if reported else None,
         load_s=load_s,
