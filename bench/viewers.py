@@ -20,9 +20,11 @@ import json
 import statistics
 import sys
 import time
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 
@@ -36,7 +38,8 @@ class Viewer:
     arrivals: list[tuple[float, int]] = field(default_factory=list)  # (when, bytes)
     frames: dict[Key, float] = field(default_factory=dict)  # summary -> when it arrived
     connects: int = 0
-    closes: list[int | None] = field(default_factory=list)
+    errors: int = 0  # connects that failed, sockets that broke
+    closes: list[int | None] = field(default_factory=list)  # close codes from the server
 
 
 async def view(
@@ -51,9 +54,10 @@ async def view(
                     await _stall(ws, viewer, stop)
                     return
                 await _read(ws, viewer, stop)
-                viewer.closes.append(ws.close_code)
+                if not stop.is_set():
+                    viewer.closes.append(ws.close_code)
         except (aiohttp.ClientError, OSError):
-            viewer.closes.append(None)
+            viewer.errors += 1
         if not stop.is_set():
             await asyncio.sleep(0.5)
 
@@ -132,6 +136,8 @@ class LiveFigures:
     relay_p99_ms: float
     lost: int  # (viewer, summary) pairs published in the window that a viewer never got
     reconnects: int  # of the reading viewers
+    close_codes: dict[int | None, int]  # why the server closed reading viewers' sockets
+    errors: int  # reading viewers' failed connects (retried) and broken sockets
     slow_closed: int  # slow viewers the server closed
 
 
@@ -162,6 +168,8 @@ def figures(viewers: list[Viewer], published: dict[Key, float], start: float, en
         relay_p99_ms=_pct(relay, 0.99),
         lost=len(readers) * len(window) - len(got),
         reconnects=sum(max(0, v.connects - 1) for v in readers),
+        close_codes=dict(Counter(code for v in readers for code in v.closes)),
+        errors=sum(v.errors for v in readers),
         slow_closed=sum(1 for v in viewers if v.slow and v.closes),
     )
 
@@ -177,16 +185,20 @@ async def watch(
     reference_out: Path,
     warmup_timeout: float = 120.0,
     tail: float = 15.0,
+    beside: Callable[[asyncio.Event], Coroutine[Any, Any, None]] | None = None,
 ) -> LiveFigures:
     """Open `count` reading and `slow` slow viewers; once `warmup` accepts what the
     reference receiver (writing `reference_out`) has seen and every viewer is connected,
     measure for `seconds`, then let what was published in the window arrive for `tail`
-    seconds more (a page more than 10 s behind is closed anyway)."""
+    seconds more (a page more than 10 s behind is closed anyway). `beside(stop)` runs
+    meanwhile (a publisher)."""
     stop = asyncio.Event()
     viewers = [Viewer() for _ in range(count)] + [Viewer(slow=True) for _ in range(slow)]
     headers = {"Cookie": cookie, "Origin": origin}
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
         tasks = [asyncio.create_task(view(session, url, headers, v, stop)) for v in viewers]
+        if beside is not None:
+            tasks.append(asyncio.create_task(beside(stop)))
         try:
             deadline = time.monotonic() + warmup_timeout
             while not (warmup(read_reference(reference_out)) and all(v.connects for v in viewers)):
