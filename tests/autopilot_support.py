@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import requests
 
@@ -45,5 +46,5 @@ def seed_footprints(server: Server, mib: dict[str, int]) -> None:
 
 
 def infer(url: str, name: str) -> None:
-    body = {"inputs": [{"name": "INPUT0", "shape": [1], "datatype": "FP32", "data": [1.0]}]}
+    body: dict[str, Any] = {"inputs": [{"name": "INPUT0", "shape": [1], "datatype": "FP32", "data": [1.0]}]}
     requests.post(f"{url}/v2/models/{name}/infer", json=body, timeout=10).raise_for_status()
