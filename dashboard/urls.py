@@ -1,8 +1,25 @@
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import path, register_converter
 from drf_spectacular.views import SpectacularAPIView
 
 from . import api, api_autopilot, api_control, own_metrics, tokens, views
+
+
+class ModelName:
+    """Any non-empty text: Triton names models after directories, and a name may hold
+    spaces, "<", "%" or even a newline (which `<path:>`'s `.+` refuses, so `reverse` raised
+    and the page holding a link to such a model answered 500)."""
+
+    regex = r"(?s:.+)"
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value
+
+
+register_converter(ModelName, "model")
 
 urlpatterns = [
     path("", views.index, name="index"),
@@ -11,8 +28,7 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(next_page="login"), name="logout"),
     path("servers/<int:server_id>/", views.server_detail, name="server"),
-    # <path:> because Triton model names may hold spaces, "<", "%" and the like.
-    path("servers/<int:server_id>/models/<path:name>/", views.model_detail, name="model"),
+    path("servers/<int:server_id>/models/<model:name>/", views.model_detail, name="model"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/servers/", api.ServerList.as_view(), name="api-servers"),
     path("api/servers/sparklines/", api.FleetSparklines.as_view(), name="api-sparklines"),
