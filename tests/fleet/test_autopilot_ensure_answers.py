@@ -31,7 +31,7 @@ def test_it_answers_each_case(viewer, operator, triton_factory, server_for, caps
     assert queued.status_code == 202, queued.json()
     assert queued.json()["state"] == "queued" and not queued.json()["loaded"]
     action = Action.objects.get(id=queued.json()["action_id"])
-    assert (action.kind, action.model, action.requested_by.username) == ("load", "mem256", "autopilot")
+    assert (action.kind, action.model, str(action.requested_by)) == ("load", "mem256", "autopilot")
     # Run it here, as a worker would; a second call meanwhile joins, it does not queue another.
     run_in_thread(action.id)
     joined = otto.post(f"{base}/mem256/ensure/", {}, format="json").json()

@@ -63,10 +63,10 @@ def test_it_evicts_the_least_recently_used_unpinned_model(
     ):
         assert states(triton.http_url, name) == [state], name
     unload = Action.objects.get(server=server, model="mem256", kind="unload")
-    assert unload.requested_by.username == "autopilot" and unload.state == "succeeded"
+    assert str(unload.requested_by) == "autopilot" and unload.state == "succeeded"
     assert unload.parameters["reason"] == "evicted for mem512: budget 1.07 GiB, needed 0.50 GiB"
     load = Action.objects.get(server=server, model="mem512", kind="load")
-    assert load.requested_by.username == "autopilot"
+    assert str(load.requested_by) == "autopilot"
     assert load.parameters["reason"].startswith("ensure requested by otto; evicting mem256")
     assert load.parameters["evict"] == [unload.id]
 

@@ -51,7 +51,7 @@ def test_it_unloads_an_idle_model_and_nothing_else(triton_factory, server_for) -
 
     unload = Action.objects.get(id=action_id)
     assert (unload.kind, unload.model, unload.state) == ("unload", "mem256", "succeeded")
-    assert unload.requested_by.username == "autopilot" and unload.parameters["reason"].startswith("idle ")
+    assert str(unload.requested_by) == "autopilot" and unload.parameters["reason"].startswith("idle ")
     assert states(triton.http_url, "mem256") == ["UNAVAILABLE"]
     assert states(triton.http_url, "mem128") == ["READY"]  # pinned
     assert rules.pk and "autopilot-idle" in settings.CELERY_BEAT_SCHEDULE
