@@ -284,10 +284,13 @@ def comparisons(server: Server, name: str, now: datetime) -> list[Comparison]:
 
 def model_servers(name: str) -> list[Server]:
     """The servers that have a model: in their repository, or with series of it."""
+    # order_by(): the models' default ordering would put an ORDER BY inside the UNION, which
+    # SQLite (the demo's database) refuses.
     ids = (
         ModelVersion.objects.filter(name=name)
+        .order_by()
         .values("server_id")
-        .union(Series.objects.filter(model=name).values("server_id"))
+        .union(Series.objects.filter(model=name).order_by().values("server_id"))
     )
     return list(Server.objects.filter(id__in=ids).defer("last_counters", "summary"))
 
