@@ -98,7 +98,7 @@ class ModelVersion(models.Model):
         UNLOADING = "UNLOADING"
         UNAVAILABLE = "UNAVAILABLE"
 
-    server = models.ForeignKey(Server, on_delete=models.CASCADE, related_name="models")
+    server = models.ForeignKey(Server, on_delete=models.CASCADE, related_name="versions")
     name = models.CharField(max_length=200)
     version = models.CharField(max_length=50, blank=True)
     state = models.CharField(max_length=20, blank=True)

@@ -171,7 +171,7 @@ def test_a_non_numeric_byte_size_is_skipped_not_fatal(triton, hostile: Hostile) 
 
     server.refresh_from_db()
     assert server.status == Server.Status.UP
-    sizes = dict(server.models.values_list("name", "memory_usage_bytes"))
+    sizes = dict(server.versions.values_list("name", "memory_usage_bytes"))
     assert sizes == {"m": None, "n": 1024}
 
 
