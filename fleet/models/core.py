@@ -1,4 +1,5 @@
-"""The fleet: Triton servers, what they serve, and the time series scraped from them."""
+"""The fleet's core tables: Triton servers, what they serve, the time series scraped from them,
+and the control actions taken on them."""
 
 from __future__ import annotations
 
