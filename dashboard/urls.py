@@ -2,7 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path, register_converter
 from drf_spectacular.views import SpectacularAPIView
 
-from . import api, api_autopilot, api_control, own_metrics, tokens, views
+from . import api, api_autopilot, api_control, api_inside, own_metrics, tokens, views
 
 
 class ModelName:
@@ -58,6 +58,17 @@ urlpatterns = [
         api_autopilot.EnsureModel.as_view(),
         name="api-model-ensure",
     ),
+    path(
+        "api/servers/<int:pk>/models/<str:name>/pipeline/",
+        api_inside.Pipeline.as_view(),
+        name="api-model-pipeline",
+    ),
+    path(
+        "api/servers/<int:pk>/models/<str:name>/batching/",
+        api_inside.Batching.as_view(),
+        name="api-model-batching",
+    ),
+    path("api/servers/<int:pk>/internals/", api_inside.Internals.as_view(), name="api-server-internals"),
     path("api/actions/", api_control.ActionList.as_view(), name="api-actions"),
     path("api/actions/<int:pk>/", api_control.ActionDetail.as_view(), name="api-action"),
     path("api/tokens/", tokens.TokenList.as_view(), name="api-tokens"),

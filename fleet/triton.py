@@ -231,3 +231,63 @@ def last_inference_at(target: Target, name: str) -> float | None:
         raise TritonError("last_inference is not a number") from exc
     latest = max(stamps, default=0)
     return latest / 1000.0 if latest else None
+
+
+# --- Inside a server (issue 14): statistics of one model, settings, shared memory ----------
+
+
+def _object(value: Any, what: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise TritonError(f"{what} is not an object")
+    return value
+
+
+def model_stats(target: Target, name: str) -> list[dict[str, Any]]:
+    """Statistics of one model's loaded versions (GET /v2/models/{name}/stats), with
+    `batch_stats`: per batch size, the executions Triton formed since the model loaded."""
+    with _client(target) as client:
+        stats = _object(client.get_inference_statistics(name, headers=target.headers), "the statistics")
+    return _list_of_dicts(stats.get("model_stats", []), "model_stats")
+
+
+def server_metadata(target: Target) -> dict[str, Any]:
+    """GET /v2: Triton's name, version and extensions."""
+    with _client(target) as client:
+        return _object(client.get_server_metadata(headers=target.headers), "the server metadata")
+
+
+def shared_memory_status(target: Target, kind: str) -> list[dict[str, Any]]:
+    """Registered regions: kind "system" (/v2/systemsharedmemory/status) or "cuda"."""
+    with _client(target) as client:
+        if kind == "system":
+            regions = client.get_system_shared_memory_status(headers=target.headers)
+        else:
+            regions = client.get_cuda_shared_memory_status(headers=target.headers)
+    return _list_of_dicts(regions, f"the {kind} shared-memory status")
+
+
+def log_settings(target: Target) -> dict[str, Any]:
+    """GET /v2/logging."""
+    with _client(target) as client:
+        return _object(client.get_log_settings(headers=target.headers), "the log settings")
+
+
+def update_log_settings(target: Target, changes: dict[str, Any]) -> dict[str, Any]:
+    """POST /v2/logging; returns the settings now in force."""
+    with _client(target) as client:
+        answer = client.update_log_settings(changes, headers=target.headers)
+    return _object(answer, "the log settings")
+
+
+def trace_settings(target: Target, model: str) -> dict[str, Any]:
+    """GET /v2/models/{model}/trace/setting."""
+    with _client(target) as client:
+        return _object(client.get_trace_settings(model, headers=target.headers), "the trace settings")
+
+
+def update_trace_settings(target: Target, model: str, changes: dict[str, Any]) -> dict[str, Any]:
+    """POST /v2/models/{model}/trace/setting; a value of None clears the model's own
+    setting, so that the global one applies again."""
+    with _client(target) as client:
+        answer = client.update_trace_settings(model, changes, headers=target.headers)
+    return _object(answer, "the trace settings")

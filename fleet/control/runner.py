@@ -141,6 +141,13 @@ def _heartbeat(action_id: int) -> Iterator[None]:
 
 def _perform(action: Action) -> Outcome:
     server, name = action.server, action.model
+    if action.kind == Action.Kind.LOAD and isinstance(action.parameters.get("config"), dict):
+        # A config-override reload (the batching tuner, fleet/inside/batching.py): Triton
+        # serves the old config until the new one is READY, and keeps it if the load fails.
+        duration = triton.load_model(server, name, config=action.parameters["config"])
+        found = verify.wait_for(server, name, lambda r: bool(ready(r)) and not busy(r), "a READY version")
+        text = f"reloaded with a config override in {duration:.2f} s; READY versions {ready(found)}"
+        return Outcome(text, duration)
     if action.kind == Action.Kind.LOAD:
         room = evict.make_room(action, run_action)
         before = footprint.before(action)
