@@ -336,6 +336,13 @@ FLEET_ENSURE_WAIT = env_float("FLEET_ENSURE_WAIT", 300.0)
 # How often beat unloads idle models (servers whose autopilot has an idle_unload_s).
 FLEET_AUTOPILOT_INTERVAL = env_float("FLEET_AUTOPILOT_INTERVAL", 15.0, minimum=0.1)
 
+# --- On-call (fleet/alerting) ----------------------------------------------------------
+# A webhook delivery waits this long for an answer, is tried this many times, and waits
+# FLEET_WEBHOOK_BACKOFF × 2^(attempt − 1) seconds between attempts.
+FLEET_WEBHOOK_TIMEOUT = env_float("FLEET_WEBHOOK_TIMEOUT", 5.0, minimum=0.1)
+FLEET_WEBHOOK_ATTEMPTS = env_int("FLEET_WEBHOOK_ATTEMPTS", 5, minimum=1)
+FLEET_WEBHOOK_BACKOFF = env_float("FLEET_WEBHOOK_BACKOFF", 2.0)
+
 # /metrics (FleetDeck's own figures) asks for `Authorization: Bearer <this>` when set.
 FLEET_METRICS_TOKEN = env_str("FLEET_METRICS_TOKEN", "")
 

@@ -82,6 +82,13 @@ ACCESS: dict[str, Access] = {
     "api-server-internals": Access(read=VIEWER),
     "api-actions": Access(read=VIEWER),
     "api-action": Access(read=VIEWER),
+    "api-alert-rules": Access(read=VIEWER, write=OPERATOR),
+    "api-alert-rule": Access(write=OPERATOR),
+    "api-alerts": Access(read=VIEWER),
+    "api-alert-silence": Access(write=OPERATOR),
+    # Webhook URLs are secrets (a Slack URL is its own credential): admins only.
+    "api-webhooks": Access(read=ADMIN, write=ADMIN),
+    "api-webhook-deliveries": Access(read=ADMIN),
     "api-tokens": Access(read=VIEWER, write=VIEWER),
     "api-token": Access(write=VIEWER),
     # Django's admin site checks is_staff on every one of its views but its login.

@@ -34,8 +34,9 @@ class FleetCollector(Collector):
         try:
             stats = own_stats.scrape_stats(list(servers))
             queues = own_stats.queue_lengths()
+            saturation = own_stats.saturation(list(servers))
         except redis.RedisError:
-            stats, queues = {}, {}
+            stats, queues, saturation = {}, {}, {}
             redis_up.add_metric([], 0)
         else:
             redis_up.add_metric([], 1)
@@ -58,6 +59,7 @@ class FleetCollector(Collector):
             scrapes.add_metric([name], figures.get("scrapes", 0.0))
             errors.add_metric([name], figures.get("errors", 0.0))
         yield from (duration, lag, scrapes, errors)
+        yield from _saturation(servers, saturation)
 
         queue = GaugeMetricFamily(
             "fleetdeck_task_queue_length", "Tasks waiting in a Celery queue.", labels=["queue"]
@@ -78,6 +80,29 @@ class FleetCollector(Collector):
         for kind, state, n in Action.objects.values_list("kind", "state").annotate(n=Count("id")):
             actions.add_metric([kind, state], n)
         yield actions
+
+
+# The saturation signal for autoscalers (fleet.alerting.saturation), from each server's
+# last scrape; a figure unknown there (no config read yet, no request in the window) is
+# left out rather than exported as 0.
+SATURATION = (
+    ("fleetdeck_model_busy_ratio", "Share of the model's instances' time spent computing (0..1).", 1.0),
+    ("fleetdeck_model_queue_seconds_per_request", "Average queue time per request, seconds.", 1e-6),
+    ("fleetdeck_model_pending_requests", "Requests pending in Triton for the model (gauge).", 1.0),
+)
+
+
+def _saturation(servers: dict[int, str], figures: dict[int, own_stats.Saturation]) -> Iterator[Metric]:
+    for index, (name, text, scale) in enumerate(SATURATION):
+        family = GaugeMetricFamily(name, text, labels=["server", "model"])
+        for server_id, models in figures.items():
+            if server_id not in servers:
+                continue
+            for model, values in sorted(models.items()):
+                value = values[index]
+                if value is not None:
+                    family.add_metric([servers[server_id], model], float(value) * scale)
+        yield family
 
 
 def metrics(request: HttpRequest) -> HttpResponse:

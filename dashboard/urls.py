@@ -2,7 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path, register_converter
 from drf_spectacular.views import SpectacularAPIView
 
-from . import api, api_autopilot, api_control, api_inside, own_metrics, tokens, views
+from . import api, api_alerts, api_autopilot, api_control, api_inside, own_metrics, tokens, views
 
 
 class ModelName:
@@ -71,6 +71,16 @@ urlpatterns = [
     path("api/servers/<int:pk>/internals/", api_inside.Internals.as_view(), name="api-server-internals"),
     path("api/actions/", api_control.ActionList.as_view(), name="api-actions"),
     path("api/actions/<int:pk>/", api_control.ActionDetail.as_view(), name="api-action"),
+    path("api/alert-rules/", api_alerts.RuleList.as_view(), name="api-alert-rules"),
+    path("api/alert-rules/<int:pk>/", api_alerts.RuleDetail.as_view(), name="api-alert-rule"),
+    path("api/alerts/", api_alerts.AlertList.as_view(), name="api-alerts"),
+    path("api/alerts/<int:pk>/silence/", api_alerts.SilenceAlert.as_view(), name="api-alert-silence"),
+    path("api/webhooks/", api_alerts.WebhookList.as_view(), name="api-webhooks"),
+    path(
+        "api/webhooks/<int:pk>/deliveries/",
+        api_alerts.WebhookDeliveries.as_view(),
+        name="api-webhook-deliveries",
+    ),
     path("api/tokens/", tokens.TokenList.as_view(), name="api-tokens"),
     path("api/tokens/<str:prefix>/", tokens.TokenDetail.as_view(), name="api-token"),
     path("audit/", views.audit, name="audit"),

@@ -7,6 +7,7 @@ not records: losing them with Redis only resets counters, which Prometheus handl
 
 from __future__ import annotations
 
+import json
 import logging
 from functools import lru_cache
 
@@ -60,3 +61,38 @@ def queue_lengths() -> dict[str, int]:
     for queue in queues:
         pipe.llen(queue)
     return dict(zip(queues, (int(n) for n in pipe.execute()), strict=True))
+
+
+def _saturation_key(server_id: int | str) -> str:
+    return f"{settings.FLEET_REDIS_PREFIX}:saturation:{server_id}"
+
+
+# model -> (busy ratio, queue µs per request, pending requests); None where unknown.
+Saturation = dict[str, tuple[float | None, float | None, float | None]]
+
+
+def record_saturation(server_id: int, figures: Saturation) -> None:
+    """Replace the server's per-model saturation figures (fleet.alerting.evaluate, each
+    scrape); an empty mapping (a server down) removes them."""
+    key = _saturation_key(server_id)
+    try:
+        pipe = _client().pipeline()
+        pipe.delete(key)
+        if figures:
+            pipe.hset(key, mapping={model: json.dumps(values) for model, values in figures.items()})
+            pipe.expire(key, int(max(60.0, 10 * settings.FLEET_SCRAPE_INTERVAL)))
+        pipe.execute()
+    except redis.RedisError:
+        log.warning("could not record saturation figures", exc_info=True)
+
+
+def saturation(server_ids: list[int]) -> dict[int, Saturation]:
+    """{server_id: {model: (busy, queue µs, pending)}} for servers with figures."""
+    pipe = _client().pipeline()
+    for server_id in server_ids:
+        pipe.hgetall(_saturation_key(server_id))
+    out: dict[int, Saturation] = {}
+    for server_id, raw in zip(server_ids, pipe.execute(), strict=True):
+        if raw:
+            out[server_id] = {k.decode(): tuple(json.loads(v)) for k, v in raw.items()}
+    return out

@@ -19,6 +19,7 @@ from django.db.models import Case, F, TextField, Value, When
 from django.utils import timezone
 
 from . import frames, prometheus, storage, triton
+from .alerting import evaluate
 from .autopilot import usage
 from .broadcast import FLEET_GROUP, model_group, send, server_group
 from .catalog import PROMETHEUS_METRICS
@@ -87,6 +88,8 @@ def scrape_server(server_id: int) -> bool | None:
             summary=live.summary,
         )
     live.publish()
+    since = datetime.fromtimestamp(previous.at, tz=UTC) if previous is not None else None
+    evaluate.after_scrape(locked, Server.Status.UP, values, at, since, _inventory_error(locked.last_error))
     return True
 
 
@@ -140,6 +143,7 @@ def scrape_fleet_via_prometheus() -> int:
             summary=live.summary,
         )
         live.publish()
+        evaluate.after_scrape(server, Server.Status.UP, state.values, now, server.last_scrape_at, error)
     return sum(state.up for state in states.values())
 
 
@@ -177,6 +181,7 @@ def mark_down(server: Server, error: str, status: str = Server.Status.DOWN) -> N
         if row.status == Server.Status.UP and server.last_scrape_at is not None:
             storage.mark_gap(server, since=server.last_scrape_at, at=now)
     live.publish()
+    evaluate.after_scrape(server, status, [], now, row.last_scrape_at, error)
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from celery import shared_task
 from django.conf import settings
 
 from . import own_stats, services, storage
+from .alerting import webhooks
 from .autopilot import idle
 from .control import requests, runner
 from .models import Server
@@ -84,3 +85,9 @@ def autopilot_idle() -> int:
         except Exception:
             log.exception("autopilot idle unload of server %s failed; next round", server_id)
     return requested
+
+
+@shared_task(name=webhooks.DELIVER_TASK, ignore_result=True)
+def deliver_webhook(delivery_id: int) -> None:
+    """One attempt of one webhook delivery; the next attempt is queued after its backoff."""
+    webhooks.retry_or_finish(delivery_id)

@@ -15,6 +15,7 @@ from typing import Any, TypedDict
 from django.db.models import Q
 from django.utils import timezone
 
+from ..alerting import evaluate
 from ..broadcast import FLEET_GROUP, broadcast, model_group, server_group
 from ..models import Action
 
@@ -153,6 +154,7 @@ def finish(
     if ended:
         log.info("action %s %s %s", action_id, state, error or result)
         publish(action_id)
+        evaluate.after_action(action_id)  # load_failed fires or resolves
     else:
         log.warning("action %s was already ended elsewhere; dropping %s", action_id, state)
     return ended

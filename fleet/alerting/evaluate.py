@@ -1,0 +1,253 @@
+"""Alert evaluation, as data arrives: the scrape path calls `after_scrape` with the values
+it just derived (fleet.services), the action path calls `after_action` when an action ends
+(fleet.control.record.finish). Nothing polls the database for metrics.
+
+Per scrape: one query for the rules watching the server, one for its open alerts; the
+model configs behind the busy ratio are cached per server until its next inventory read.
+States: pending (the condition holds, for less than the rule's `for_s`) → firing →
+resolved. A pending alert whose condition stops holding is dropped. One open alert per
+(rule, target), decided by the database (a partial unique constraint).
+
+The condition's time starts with the window it was seen in: a rate over (previous scrape,
+this scrape] held from the previous scrape; a server that stopped answering has been down
+since its last good scrape. So `server_down` for two intervals fires at the second failed
+scrape.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from .. import own_stats
+from ..derive import Derived
+from ..models import Action, Alert, AlertRule, ModelConfig, ModelVersion, Server
+from . import causes, notify, rules, saturation
+
+log = logging.getLogger(__name__)
+
+Kind = AlertRule.Kind
+SCRAPE_KINDS = frozenset(
+    {Kind.QUEUE_TIME, Kind.FAILURE_RATE, Kind.MODEL_NOT_READY, Kind.SERVER_DOWN, Kind.SCRAPE_ERRORS}
+)
+# Reasons Triton gives a model that is simply not loaded (not a failure).
+NOT_LOADED = frozenset({"", "unloaded", "not loaded"})
+
+# server id -> (inventory_at, {model: Shape}): configs change only with an inventory read.
+_shapes: dict[int, tuple[datetime | None, dict[str, saturation.Shape]]] = {}
+
+
+@dataclass
+class Seen:
+    """A rule's condition holding for one target in this scrape."""
+
+    rule: AlertRule
+    model: str = ""
+    value: float | None = None
+    cause: str = ""
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+def target(server_id: int | None, model: str) -> str:
+    return f"{server_id}/{model}" if model else str(server_id)
+
+
+def shapes(server: Server) -> dict[str, saturation.Shape]:
+    cached = _shapes.get(server.id)
+    if cached is not None and cached[0] == server.inventory_at:
+        return cached[1]
+    rows = ModelConfig.objects.filter(server_id=server.id).values_list("name", "config")
+    found = {name: saturation.shape(config or {}) for name, config in rows}
+    _shapes[server.id] = (server.inventory_at, found)
+    return found
+
+
+def after_scrape(
+    server: Server,
+    status: str,
+    values: Sequence[Derived],
+    at: datetime,
+    since: datetime | None,
+    error: str = "",
+) -> None:
+    """Evaluate the rules watching `server` on this scrape's values. Never raises: an
+    alerting bug must not cost the fleet its metrics."""
+    try:
+        _after_scrape(server, status, values, at, since, error)
+    except Exception:
+        log.exception("alert evaluation for %s failed", server.name)
+
+
+def _after_scrape(
+    server: Server, status: str, values: Sequence[Derived], at: datetime, since: datetime | None, error: str
+) -> None:
+    if status == Server.Status.UNKNOWN:
+        return  # Prometheus did not answer: nothing is known of the servers
+    up = status == Server.Status.UP
+    figures = saturation.per_model(values) if up else {}
+    busy: dict[str, tuple[float | None, int | None]] = {}
+    if figures:
+        known, gpus = shapes(server), saturation.gpu_count(values)
+        for model, f in figures.items():
+            shape = known.get(model)
+            count = saturation.instances(shape, gpus) if shape else None
+            busy[model] = (saturation.busy_ratio(f, shape, gpus), count)
+    own_stats.record_saturation(
+        server.id,
+        {
+            model: (busy[model][0], f.get("queue_us_per_request"), f.get("pending_requests"))
+            for model, f in figures.items()
+        },
+    )
+    watching = rules.watching(server, SCRAPE_KINDS)
+    if not watching and not Alert.objects.filter(server_id=server.id, state__in=Alert.OPEN_STATES).exists():
+        return
+    seen: list[Seen] = []
+    load: causes.ServerLoad | None = None
+    not_ready: dict[str, str] | None = None
+    for rule in watching:
+        if rule.kind == Kind.SERVER_DOWN and not up:
+            seen.append(Seen(rule, cause=f"{status}: {error}"[:2000], detail={"error": error[:2000]}))
+        elif rule.kind == Kind.SCRAPE_ERRORS and up and error:
+            seen.append(Seen(rule, cause=error[:2000], detail={"error": error[:2000]}))
+        elif rule.kind == Kind.QUEUE_TIME:
+            for model, f in figures.items():
+                queue = f.get("queue_us_per_request")
+                if queue is None or (rule.model and model != rule.model) or queue <= (rule.threshold or 0):
+                    continue
+                load = load or _server_load(server, values)
+                ratio, count = busy.get(model, (None, None))
+                found = causes.queue_cause(model, f, ratio, count, shapes(server).get(model), load)
+                detail = {"code": found.code, "threshold_us": rule.threshold, **found.detail}
+                seen.append(Seen(rule, model, queue, found.text, detail))
+        elif rule.kind == Kind.FAILURE_RATE:
+            for model, f in figures.items():
+                rate = f.get("failures_per_s")
+                if rate is None or (rule.model and model != rule.model) or rate <= (rule.threshold or 0):
+                    continue
+                text = f"{rate:.3g} failures/s (threshold {rule.threshold:g})"
+                seen.append(Seen(rule, model, rate, text, {"failures_per_s": rate}))
+        elif rule.kind == Kind.MODEL_NOT_READY and up:
+            not_ready = _not_ready(server) if not_ready is None else not_ready
+            for model, reason in not_ready.items():
+                if not rule.model or model == rule.model:
+                    seen.append(Seen(rule, model, None, f"not READY: {reason}"[:2000], {"reason": reason}))
+    changed = transition(server, seen, at, since or at, kinds=SCRAPE_KINDS)
+    notify.changed(changed)
+
+
+def _server_load(server: Server, values: Sequence[Derived]) -> causes.ServerLoad:
+    cpu = [v.value for v in values if not v.model and v.metric == "cpu_utilization"]
+    gpus = {v.label: v.value for v in values if not v.model and v.metric == "gpu_utilization"}
+    actions = Action.objects.filter(
+        server_id=server.id, state__in=Action.ACTIVE_STATES, kind__in=[Action.Kind.LOAD, Action.Kind.UNLOAD]
+    ).values_list("id", "kind", "model")
+    return causes.ServerLoad(cpu[0] if cpu else None, gpus, list(actions))
+
+
+def _not_ready(server: Server) -> dict[str, str]:
+    """Models with no READY version that Triton reports a failure (or a load under way) for."""
+    rows: dict[str, list[tuple[str, str]]] = {}
+    for name, state, reason in ModelVersion.objects.filter(server_id=server.id).values_list(
+        "name", "state", "reason"
+    ):
+        rows.setdefault(name, []).append((state, reason))
+    out: dict[str, str] = {}
+    for name, states in rows.items():
+        if any(state == ModelVersion.State.READY for state, _ in states):
+            continue
+        bad = [f"{state} {reason}".strip() for state, reason in states if reason not in NOT_LOADED]
+        if bad or any(state == ModelVersion.State.LOADING for state, _ in states):
+            out[name] = "; ".join(bad) or "LOADING"
+    return out
+
+
+def transition(
+    server: Server, seen: Sequence[Seen], at: datetime, since: datetime, kinds: frozenset[str]
+) -> list[int]:
+    """Move the server's open alerts of `kinds` by what holds now; returns the ids of the
+    alerts that fired or resolved."""
+    open_rows = {
+        (a.rule_id, a.target): a
+        for a in Alert.objects.filter(server_id=server.id, state__in=Alert.OPEN_STATES, kind__in=kinds)
+    }
+    changed: list[int] = []
+    for s in seen:
+        key = target(server.id, s.model)
+        row = open_rows.pop((s.rule.id, key), None)
+        fields = {"value": s.value, "cause": s.cause, "detail": s.detail}
+        if row is None:
+            firing = (at - since).total_seconds() >= s.rule.for_s
+            row = Alert(
+                rule=s.rule, kind=s.rule.kind, server_id=server.id, model=s.model, target=key,
+                state=Alert.State.FIRING if firing else Alert.State.PENDING,
+                started_at=since, fired_at=at if firing else None, **fields,
+            )  # fmt: skip
+            try:
+                with transaction.atomic():
+                    row.save()
+            except IntegrityError:  # a concurrent scrape of the same server opened it
+                continue
+            if firing:
+                changed.append(row.id)
+        elif row.state == Alert.State.PENDING and (at - row.started_at).total_seconds() >= s.rule.for_s:
+            claimed = Alert.objects.filter(id=row.id, state=Alert.State.PENDING).update(
+                state=Alert.State.FIRING, fired_at=at, updated_at=timezone.now(), **fields
+            )
+            if claimed:
+                changed.append(row.id)
+        else:
+            Alert.objects.filter(id=row.id, state=row.state).update(updated_at=timezone.now(), **fields)
+    for row in open_rows.values():  # the condition no longer holds
+        if row.state == Alert.State.PENDING:
+            Alert.objects.filter(id=row.id, state=Alert.State.PENDING).delete()
+        elif Alert.objects.filter(id=row.id, state=Alert.State.FIRING).update(
+            state=Alert.State.RESOLVED, resolved_at=at, updated_at=timezone.now()
+        ):
+            changed.append(row.id)
+    return changed
+
+
+def after_action(action_id: int) -> None:
+    """An action ended: a failure fires `load_failed` for its model; a later success of an
+    action on the same model resolves it. Never raises."""
+    try:
+        _after_action(action_id)
+    except Exception:
+        log.exception("alert evaluation for action %s failed", action_id)
+
+
+def _after_action(action_id: int) -> None:
+    action = Action.objects.select_related("server").filter(id=action_id).first()
+    if action is None or action.state not in (Action.State.FAILED, Action.State.SUCCEEDED):
+        return
+    watching = [
+        r
+        for r in rules.watching(action.server, frozenset({Kind.LOAD_FAILED}))
+        if not r.model or r.model == action.model
+    ]
+    key = target(action.server_id, action.model)
+    open_rows = Alert.objects.filter(target=key, kind=Kind.LOAD_FAILED, state__in=Alert.OPEN_STATES)
+    if action.state == Action.State.SUCCEEDED:
+        now = timezone.now()
+        ids = list(open_rows.values_list("id", flat=True))
+        resolved = Alert.objects.filter(id__in=ids, state__in=Alert.OPEN_STATES)
+        resolved.update(state=Alert.State.RESOLVED, resolved_at=now, updated_at=now)
+        notify.changed(ids)
+        return
+    when = action.finished_at or timezone.now()
+    cause = f"{action.kind} of {action.model} failed: {action.error}"[:2000]
+    detail = {"action_id": action.id, "action_kind": action.kind, "error": action.error[:2000]}
+    fresh: list[Seen] = []
+    for rule in watching:
+        # A later failure while the alert is open: the alert names the latest one.
+        if not open_rows.filter(rule_id=rule.id).update(cause=cause, detail=detail, updated_at=when):
+            rule.for_s = 0.0  # fired at once, whatever the rule's `for`: a failure does not last
+            fresh.append(Seen(rule, action.model, None, cause, detail))
+    notify.changed(transition(action.server, fresh, when, when, kinds=frozenset()))

@@ -1,0 +1,140 @@
+"""Alert rules: validation (a refusal names its field), scope, and changes.
+
+Scope: a rule with no server and no selector watches the whole fleet; a selector
+({"label": "value", ...}) watches the servers whose labels contain all of it; a server
+(and optionally a model) watches that one target. A rule with a model but no server
+watches that model on every server in its scope.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.db.models import Q
+
+from ..models import AlertRule, Server
+
+log = logging.getLogger(__name__)
+
+Kind = AlertRule.Kind
+THRESHOLD_KINDS = frozenset({Kind.QUEUE_TIME, Kind.FAILURE_RATE})
+MODEL_KINDS = frozenset({Kind.QUEUE_TIME, Kind.FAILURE_RATE, Kind.MODEL_NOT_READY, Kind.LOAD_FAILED})
+FIELDS = ("name", "kind", "threshold", "for_s", "selector", "server", "model", "enabled")
+
+
+class RuleInvalid(ValueError):
+    """A rule refused; `field` names what is wrong (the API answers 400 {field: [message]})."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+def applies(rule: AlertRule, server: Server) -> bool:
+    """Whether the rule watches this server (its model filter is applied per model)."""
+    if rule.server_id is not None and rule.server_id != server.id:
+        return False
+    labels = server.labels if isinstance(server.labels, dict) else {}
+    return all(str(labels.get(key)) == str(value) for key, value in (rule.selector or {}).items())
+
+
+def watching(server: Server, kinds: frozenset[str] | set[str]) -> list[AlertRule]:
+    """The enabled rules of these kinds that watch the server: one query."""
+    rows = AlertRule.objects.filter(enabled=True, kind__in=kinds).filter(
+        Q(server__isnull=True) | Q(server_id=server.id)
+    )
+    return [rule for rule in rows if applies(rule, server)]
+
+
+def _number(field: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise RuleInvalid(field, "must be a number")
+    if value < 0:
+        raise RuleInvalid(field, "must not be negative")
+    return float(value)
+
+
+def _selector_matches(selector: dict[str, str]) -> bool:
+    return any(
+        all(str((labels or {}).get(k)) == v for k, v in selector.items())
+        for labels in Server.objects.values_list("labels", flat=True)
+        if isinstance(labels, dict)
+    )
+
+
+def clean(data: dict[str, Any], current: AlertRule | None = None) -> dict[str, Any]:
+    """The rule's fields from a request (all of them, or those given on a PATCH of
+    `current`); RuleInvalid names the first field that is wrong."""
+    unknown = sorted(set(data) - set(FIELDS))
+    if unknown:
+        raise RuleInvalid(unknown[0], "unknown field")
+    merged: dict[str, Any] = {}
+    if current is not None:
+        merged = {f: getattr(current, f if f != "server" else "server_id") for f in FIELDS}
+    merged.update(data)
+    kind = merged.get("kind")
+    if kind not in Kind.values:
+        raise RuleInvalid("kind", f"unknown kind {kind!r}; one of {', '.join(Kind.values)}")
+    out: dict[str, Any] = {"kind": kind}
+    name = merged.get("name") or ""
+    if not isinstance(name, str) or len(name) > 200:
+        raise RuleInvalid("name", "must be text of at most 200 characters")
+    out["name"] = name
+    threshold = merged.get("threshold")
+    if threshold is None:
+        if kind in THRESHOLD_KINDS:
+            raise RuleInvalid("threshold", f"a {kind} rule needs a threshold")
+        out["threshold"] = None
+    else:
+        out["threshold"] = _number("threshold", threshold)
+    out["for_s"] = _number("for_s", merged.get("for_s") or 0)
+    selector = merged.get("selector") or {}
+    if not isinstance(selector, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in selector.items()
+    ):
+        raise RuleInvalid("selector", 'must be an object of label names to values, like {"zone": "a"}')
+    if selector and not _selector_matches(selector):
+        raise RuleInvalid("selector", f"matches no server: {selector}")
+    out["selector"] = selector
+    server = merged.get("server")
+    if server is not None and (
+        not isinstance(server, int)
+        or isinstance(server, bool)
+        or not Server.objects.filter(id=server).exists()
+    ):
+        raise RuleInvalid("server", f"no server {server!r}")
+    out["server_id"] = server
+    model = merged.get("model") or ""
+    if not isinstance(model, str) or len(model) > 200:
+        raise RuleInvalid("model", "must be a model name of at most 200 characters")
+    if model and kind not in MODEL_KINDS:
+        raise RuleInvalid("model", f"a {kind} rule watches servers, not models")
+    out["model"] = model
+    enabled = merged.get("enabled", True)
+    if not isinstance(enabled, bool):
+        raise RuleInvalid("enabled", "must be true or false")
+    out["enabled"] = enabled
+    return out
+
+
+def create(data: dict[str, Any], user: Any) -> AlertRule:
+    fields = clean(data)
+    rule = AlertRule.objects.create(**fields, created_by=user if getattr(user, "pk", None) else None)
+    log.info("alert rule #%s created by %s: %s", rule.id, getattr(user, "username", "-"), fields)
+    return rule
+
+
+def update(rule: AlertRule, data: dict[str, Any], user: Any) -> AlertRule:
+    fields = clean(data, rule)
+    for key, value in fields.items():
+        setattr(rule, key, value)
+    rule.save()
+    log.info("alert rule #%s changed by %s: %s", rule.id, getattr(user, "username", "-"), data)
+    return rule
+
+
+def delete(rule: AlertRule, user: Any) -> None:
+    log.info("alert rule #%s (%s) deleted by %s", rule.id, rule.kind, getattr(user, "username", "-"))
+    rule.delete()
