@@ -336,6 +336,18 @@ FLEET_ENSURE_WAIT = env_float("FLEET_ENSURE_WAIT", 300.0)
 # How often beat unloads idle models (servers whose autopilot has an idle_unload_s).
 FLEET_AUTOPILOT_INTERVAL = env_float("FLEET_AUTOPILOT_INTERVAL", 15.0, minimum=0.1)
 
+# --- Desired state (fleet/deploy) ------------------------------------------------------
+# How often beat compares deployments with the inventory and repairs drift; a model whose
+# load keeps failing waits this, doubling, up to FLEET_DEPLOY_BACKOFF_MAX between tries.
+FLEET_DEPLOY_RECONCILE_INTERVAL = env_float("FLEET_DEPLOY_RECONCILE_INTERVAL", 15.0, minimum=0.1)
+FLEET_DEPLOY_BACKOFF_MAX = env_float("FLEET_DEPLOY_BACKOFF_MAX", 600.0)
+# How often a running rollout looks at its wave (loads, bake window); a rollout that no
+# worker advanced for FLEET_DEPLOY_ROLLOUT_LEASE is taken up again by the next reconcile.
+FLEET_DEPLOY_ROLLOUT_POLL = env_float("FLEET_DEPLOY_ROLLOUT_POLL", 1.0, minimum=0.05)
+FLEET_DEPLOY_ROLLOUT_LEASE = env_float("FLEET_DEPLOY_ROLLOUT_LEASE", 30.0)
+# A rollout still running this long after it started ends failed (rolled back).
+FLEET_DEPLOY_ROLLOUT_MAX_AGE = env_float("FLEET_DEPLOY_ROLLOUT_MAX_AGE", 6 * 3600.0)
+
 # --- On-call (fleet/alerting) ----------------------------------------------------------
 # A webhook delivery waits this long for an answer, is tried this many times, and waits
 # FLEET_WEBHOOK_BACKOFF × 2^(attempt − 1) seconds between attempts.
@@ -365,6 +377,7 @@ CELERY_TASK_ROUTES = {
     "fleet.tasks.dispatch_scrapes": {"queue": FLEET_SCRAPE_QUEUE},
     "fleet.tasks.reconcile_actions": {"queue": FLEET_SCRAPE_QUEUE},
     "fleet.tasks.autopilot_idle": {"queue": FLEET_SCRAPE_QUEUE},
+    "fleet.tasks.reconcile_deployments": {"queue": FLEET_SCRAPE_QUEUE},
 }
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
@@ -385,6 +398,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "fleet.tasks.autopilot_idle",
         "schedule": FLEET_AUTOPILOT_INTERVAL,
         "options": {"expires": FLEET_AUTOPILOT_INTERVAL * 0.9},
+    },
+    "reconcile-deployments": {
+        "task": "fleet.tasks.reconcile_deployments",
+        "schedule": FLEET_DEPLOY_RECONCILE_INTERVAL,
+        "options": {"expires": FLEET_DEPLOY_RECONCILE_INTERVAL * 0.9},
     },
     "maintain-storage": {
         "task": "fleet.tasks.maintain_storage",

@@ -89,6 +89,16 @@ ACCESS: dict[str, Access] = {
     # Webhook URLs are secrets (a Slack URL is its own credential): admins only.
     "api-webhooks": Access(read=ADMIN, write=ADMIN),
     "api-webhook-deliveries": Access(read=ADMIN),
+    "api-server": Access(read=VIEWER, write=ADMIN),
+    # Desired state: operators write it. In read-only mode it may change but nothing acts on
+    # it: reconcile requests nothing, and what would act (new versions, a rollout's resume or
+    # abort, an unload on delete) answers 403.
+    "api-deployments": Access(read=VIEWER, write=OPERATOR),
+    "api-deployment": Access(read=VIEWER, write=OPERATOR),
+    "api-rollout": Access(read=VIEWER),
+    "api-rollout-pause": Access(write=OPERATOR),
+    "api-rollout-resume": Access(write=OPERATOR),
+    "api-rollout-abort": Access(write=OPERATOR),
     "api-tokens": Access(read=VIEWER, write=VIEWER),
     "api-token": Access(write=VIEWER),
     # Django's admin site checks is_staff on every one of its views but its login.

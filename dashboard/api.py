@@ -43,6 +43,23 @@ class ServerSerializer(serializers.ModelSerializer):
         # The --http-restricted-api secret goes in, never out (answers, schema examples, logs).
         extra_kwargs = {"auth_header_value": {"write_only": True}}
 
+    def validate_labels(self, value: Any) -> dict[str, str]:
+        """Labels select servers for deployments: {name: value}, both strings."""
+        if not isinstance(value, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) and k and len(k) <= 100 and len(v) <= 200
+            for k, v in value.items()
+        ):
+            raise serializers.ValidationError("labels must be an object of short strings: {name: value}")
+        return value
+
+
+class ServerDetail(generics.RetrieveUpdateAPIView):
+    """One server; admins change it (its labels, which deployments select servers by)."""
+
+    queryset = Server.objects.all()
+    serializer_class = ServerSerializer
+    http_method_names = ["get", "patch", "head", "options"]
+
 
 class ServerList(generics.ListCreateAPIView):
     """List the fleet; admins register a server (scraped at once, as any server created

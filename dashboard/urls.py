@@ -2,7 +2,17 @@ from django.contrib.auth import views as auth_views
 from django.urls import path, register_converter
 from drf_spectacular.views import SpectacularAPIView
 
-from . import api, api_alerts, api_autopilot, api_control, api_inside, own_metrics, tokens, views
+from . import (
+    api,
+    api_alerts,
+    api_autopilot,
+    api_control,
+    api_deployments,
+    api_inside,
+    own_metrics,
+    tokens,
+    views,
+)
 
 
 class ModelName:
@@ -81,6 +91,13 @@ urlpatterns = [
         api_alerts.WebhookDeliveries.as_view(),
         name="api-webhook-deliveries",
     ),
+    path("api/servers/<int:pk>/", api.ServerDetail.as_view(), name="api-server"),
+    path("api/deployments/", api_deployments.DeploymentList.as_view(), name="api-deployments"),
+    path("api/deployments/<int:pk>/", api_deployments.DeploymentDetail.as_view(), name="api-deployment"),
+    path("api/rollouts/<int:pk>/", api_deployments.RolloutDetail.as_view(), name="api-rollout"),
+    path("api/rollouts/<int:pk>/pause/", api_deployments.RolloutPause.as_view(), name="api-rollout-pause"),
+    path("api/rollouts/<int:pk>/resume/", api_deployments.RolloutResume.as_view(), name="api-rollout-resume"),
+    path("api/rollouts/<int:pk>/abort/", api_deployments.RolloutAbort.as_view(), name="api-rollout-abort"),
     path("api/tokens/", tokens.TokenList.as_view(), name="api-tokens"),
     path("api/tokens/<str:prefix>/", tokens.TokenDetail.as_view(), name="api-token"),
     path("audit/", views.audit, name="audit"),

@@ -12,6 +12,7 @@ from . import own_stats, services, storage
 from .alerting import webhooks
 from .autopilot import idle
 from .control import requests, runner
+from .deploy import reconcile, rollout
 from .models import Server
 
 log = logging.getLogger(__name__)
@@ -72,6 +73,26 @@ def run_action(action_id: int) -> None:
 @shared_task(ignore_result=True)
 def reconcile_actions() -> int:
     return runner.reconcile()
+
+
+@shared_task(ignore_result=True)
+def reconcile_deployments() -> int:
+    """Beat: every deployment against the inventory (see fleet/deploy/reconcile.py), and every
+    rollout no worker advanced lately taken up again."""
+    rollout.take_up_stale()
+    return reconcile.reconcile_all()
+
+
+@shared_task(ignore_result=True)
+def reconcile_deployment(deployment_id: int) -> int:
+    """One deployment, right after it changed."""
+    return reconcile.reconcile_one(deployment_id)
+
+
+@shared_task(name=rollout.ADVANCE_TASK, ignore_result=True)
+def advance_rollout(rollout_id: int) -> None:
+    """One step of a rollout; it sends itself again while the rollout runs."""
+    rollout.advance(rollout_id)
 
 
 @shared_task(ignore_result=True)

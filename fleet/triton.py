@@ -18,10 +18,11 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import gevent
+import numpy as np
 import requests
 import tritonclient.http as triton_http
 from django.conf import settings
-from tritonclient.utils import InferenceServerException
+from tritonclient.utils import InferenceServerException, triton_to_np_dtype
 
 
 class TritonError(Exception):
@@ -291,3 +292,32 @@ def update_trace_settings(target: Target, model: str, changes: dict[str, Any]) -
     with _client(target) as client:
         answer = client.update_trace_settings(model, changes, headers=target.headers)
     return _object(answer, "the trace settings")
+
+
+# --- Smoke inference (issue 9): one request to one version ------------------------------
+
+
+def infer(
+    target: Target, name: str, version: str, inputs: list[dict[str, Any]], outputs: list[str]
+) -> dict[str, list[Any]]:
+    """One inference over HTTP against `version` explicitly ("" for Triton's choice);
+    inputs are {name, datatype, shape, data}; returns each output's values, flattened."""
+    tensors = []
+    try:
+        for item in inputs:
+            tensor = triton_http.InferInput(item["name"], list(item["shape"]), item["datatype"])
+            dtype = triton_to_np_dtype(item["datatype"]) or np.object_
+            tensor.set_data_from_numpy(np.array(item["data"], dtype=dtype).reshape(item["shape"]))
+            tensors.append(tensor)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise TritonError(f"the request does not fit: {exc}") from exc
+    wanted = [triton_http.InferRequestedOutput(o) for o in outputs] or None
+    with _client(target) as client:
+        result = client.infer(name, tensors, model_version=version, outputs=wanted, headers=target.headers)
+        answer = result.get_response() or {}
+        names = [str(o.get("name")) for o in answer.get("outputs", []) if isinstance(o, dict)]
+        values: dict[str, list[Any]] = {}
+        for output in names:
+            array = result.as_numpy(output)
+            values[output] = [] if array is None else array.flatten().tolist()
+    return values

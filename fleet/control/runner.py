@@ -27,7 +27,7 @@ from django.utils import timezone
 
 from .. import services, triton
 from ..models import Action, Server
-from . import broker, evict, footprint, requests, settle, verify
+from . import broker, converge, evict, footprint, requests, settle, verify
 from .errors import ActionFailed
 from .record import finish, publish
 from .verify import Rows, busy, describe, present, ready
@@ -141,6 +141,9 @@ def _heartbeat(action_id: int) -> Iterator[None]:
 
 def _perform(action: Action) -> Outcome:
     server, name = action.server, action.model
+    if converge.wants_policy(action):  # desired state's load: see fleet/control/converge.py
+        text, duration = converge.run(action)
+        return Outcome(text, duration)
     if action.kind == Action.Kind.LOAD and isinstance(action.parameters.get("config"), dict):
         # A config-override reload (the batching tuner, fleet/inside/batching.py): Triton
         # serves the old config until the new one is READY, and keeps it if the load fails.

@@ -63,6 +63,9 @@ def reached(action: Action, rows: Rows) -> bool:
     """Whether the index shows what the action set out to do (read once Triton is done:
     after a lost worker, or a call that gave up while Triton went on)."""
     now_ready = ready(rows)
+    if action.kind == Action.Kind.LOAD and "versions" in action.parameters:  # fleet.control.converge
+        want = {str(v) for v in action.parameters["versions"]}
+        return bool(now_ready) and (not want or now_ready == want)
     if action.kind == Action.Kind.LOAD:
         return bool(now_ready)
     if action.kind == Action.Kind.UNLOAD:

@@ -1,0 +1,208 @@
+"""Desired against actual, on every server each deployment selects.
+
+"Actual" is what scraping already holds (ModelVersion rows: the repository index), so a
+pass makes no Triton call per model. Each (deployment, server) ends the pass in one state:
+
+- `in_sync`: the index shows exactly the desired versions READY (any one for "latest");
+- `converging`: a load is under way (the reconciler's, a rollout's, or anyone's);
+- `drift`: something differs and nothing is under way (paused, read-only, waiting for the
+  server's other load, or the server is down); `detail` says what differs and why;
+- `failed`: the reconciler's last load failed; `error` is Triton's, and the next try waits
+  for an exponential backoff (FLEET_DEPLOY_RECONCILE_INTERVAL doubling, at most
+  FLEET_DEPLOY_BACKOFF_MAX), never a hot loop.
+
+Drift is repaired by one load action per model, requested by the system user "reconciler"
+through the one control path (fleet.control.requests), run by fleet.control.converge. At
+most one load is under way per server: a server with any load, promotion or rollback queued
+or running gets no other from the reconciler.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+
+from ..control.errors import ActionError, ActionInProgress
+from ..control.requests import request_action
+from ..models import Action, Deployment, DeploymentTarget, ModelVersion, Rollout, Server
+from . import record, selector, spec
+
+log = logging.getLogger(__name__)
+
+RECONCILER = "reconciler"  # the system user every reconcile decision is requested by
+_LOADS = (Action.Kind.LOAD, Action.Kind.PROMOTE, Action.Kind.ROLLBACK)
+State = DeploymentTarget.State
+
+
+def reconciler_user() -> Any:
+    """The system user that requests the reconciler's actions; it cannot sign in."""
+    user, created = get_user_model().objects.get_or_create(username=RECONCILER, defaults={"is_active": False})
+    if created:
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+    return user
+
+
+def backoff_s(failures: int) -> float:
+    base = settings.FLEET_DEPLOY_RECONCILE_INTERVAL
+    return float(min(base * 2 ** max(failures - 1, 0), settings.FLEET_DEPLOY_BACKOFF_MAX))
+
+
+class _Inventory:
+    """One read of what the pass needs: READY versions, active actions, targets."""
+
+    def __init__(self, deployments: list[Deployment]) -> None:
+        names = {d.model for d in deployments}
+        self.servers = list(Server.objects.all())
+        self.ready: dict[tuple[int, str], list[str]] = defaultdict(list)
+        rows = ModelVersion.objects.filter(name__in=names, state=ModelVersion.State.READY)
+        for server_id, name, version in rows.values_list("server_id", "name", "version"):
+            self.ready[(server_id, name)].append(version)
+        active = Action.objects.filter(state__in=Action.ACTIVE_STATES, kind__in=_LOADS)
+        self.loading: dict[int, list[tuple[int, str]]] = defaultdict(list)
+        for action_id, server_id, name in active.values_list("id", "server_id", "model"):
+            self.loading[server_id].append((action_id, name))
+        self.targets = {
+            (t.deployment_id, t.server_id): t
+            for t in DeploymentTarget.objects.filter(deployment__in=deployments).select_related("action")
+        }
+        self.rollouts = dict(
+            Rollout.objects.filter(state__in=Rollout.ACTIVE_STATES).values_list("deployment_id", "id")
+        )
+
+    def actual(self, server_id: int, name: str) -> list[str]:
+        return sorted(self.ready.get((server_id, name), []), key=lambda v: (len(v), v))
+
+
+def reconcile_all(now: datetime | None = None) -> int:
+    """One pass over every deployment; returns how many loads it requested."""
+    deployments = list(Deployment.objects.all())
+    return _pass(deployments, now or timezone.now())
+
+
+def reconcile_one(deployment_id: int) -> int:
+    deployments = list(Deployment.objects.filter(id=deployment_id))
+    return _pass(deployments, timezone.now()) if deployments else 0
+
+
+def _pass(deployments: list[Deployment], now: datetime) -> int:
+    inventory = _Inventory(deployments)
+    bot: Any = None
+    requested = 0
+    for deployment in deployments:
+        servers = selector.servers_of(deployment, inventory.servers)
+        chosen = {s.id for s in servers}
+        DeploymentTarget.objects.filter(deployment=deployment).exclude(server_id__in=chosen).delete()
+        changed = False
+        for server in servers:
+            target = inventory.targets.get((deployment.id, server.id))
+            if target is None:
+                target = DeploymentTarget(deployment=deployment, server=server)
+            before = (target.state, target.detail, target.actual_versions, target.error)
+            if _needs_load(deployment, server, target, inventory, now):
+                bot = bot or reconciler_user()
+                requested += _request(deployment, server, target, inventory, bot)
+            if target.pk is None or before != (
+                target.state,
+                target.detail,
+                target.actual_versions,
+                target.error,
+            ):
+                changed = True
+            target.save()
+        if changed:
+            record.publish_deployment(deployment.id)
+    return requested
+
+
+def _needs_load(
+    deployment: Deployment, server: Server, target: DeploymentTarget, inventory: _Inventory, now: datetime
+) -> bool:
+    """Set the target's state from what is known; True when a load should be requested."""
+    actual = inventory.actual(server.id, deployment.model)
+    want = spec.expected(deployment.versions)
+    target.actual_versions = actual
+    ours = target.action
+    if ours is not None and not ours.active:
+        if ours.state == Action.State.FAILED:
+            target.failures += 1
+            target.error = ours.error
+            target.retry_at = now + timedelta(seconds=backoff_s(target.failures))
+        target.action = None
+    in_sync = bool(actual) and (not want or actual == want)
+    described = f"desired {want or 'latest'}, READY {actual or 'none'}"
+    if in_sync:
+        target.state, target.detail, target.error, target.failures, target.retry_at = (
+            State.IN_SYNC,
+            "",
+            "",
+            0,
+            None,
+        )
+        return False
+    busy = [(a, n) for a, n in inventory.loading.get(server.id, []) if n == deployment.model]
+    if deployment.id in inventory.rollouts:
+        target.state, target.detail = (
+            State.CONVERGING,
+            f"{described}; rollout #{inventory.rollouts[deployment.id]}",
+        )
+        return False
+    if busy:
+        target.state, target.detail = State.CONVERGING, f"{described}; action #{busy[0][0]} under way"
+        return False
+    if server.status == Server.Status.DOWN:
+        target.state, target.detail = State.DRIFT, f"{described}; the server is down"
+        return False
+    if deployment.paused:
+        target.state, target.detail = State.DRIFT, f"{described}; paused"
+        return False
+    if settings.FLEET_READ_ONLY:
+        target.state, target.detail = State.DRIFT, f"{described}; read-only (FLEET_READ_ONLY)"
+        return False
+    if target.retry_at is not None and target.retry_at > now:
+        wait = (target.retry_at - now).total_seconds()
+        target.state = State.FAILED
+        target.detail = f"{described}; {target.failures} failed loads, next try in {wait:.0f} s"
+        return False
+    if inventory.loading.get(server.id):
+        other = inventory.loading[server.id][0]
+        target.state, target.detail = State.DRIFT, f"{described}; waiting for action #{other[0]} ({other[1]})"
+        return False
+    target.state, target.detail = State.DRIFT, described
+    return True
+
+
+def _request(
+    deployment: Deployment, server: Server, target: DeploymentTarget, inventory: _Inventory, bot: Any
+) -> int:
+    want = spec.expected(deployment.versions)
+    extra = {
+        "version_policy": spec.policy(deployment.versions),
+        "versions": want,
+        "config_overrides": deployment.config or {},
+        "deployment": deployment.id,
+        "reason": f"deployment {deployment.name}: {target.detail}",
+    }
+    try:
+        action = request_action(server, deployment.model, Action.Kind.LOAD, bot, extra=extra)
+    except ActionInProgress as exc:
+        target.state = State.CONVERGING
+        target.detail += f"; action #{exc.action.id if exc.action else '?'} under way"
+        return 0
+    except ActionError as exc:
+        target.failures += 1
+        target.state, target.error = State.FAILED, str(exc)
+        target.retry_at = timezone.now() + timedelta(seconds=backoff_s(target.failures))
+        return 0
+    inventory.loading[server.id].append((action.id, deployment.model))
+    target.action = action
+    target.state = State.CONVERGING
+    target.detail += f"; action #{action.id} requested"
+    log.info("reconcile: %s on %s: %s", deployment.name, server.name, target.detail)
+    return 1

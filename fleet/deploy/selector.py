@@ -1,0 +1,30 @@
+"""Which servers a deployment selects: by labels (every pair must match), or by id."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from ..models import Deployment, Server
+
+
+def matches(labels: Mapping[str, Any], selector: Mapping[str, Any]) -> bool:
+    return all(str(labels.get(key)) == str(value) and key in labels for key, value in selector.items())
+
+
+def select(
+    selector: Mapping[str, Any], server_ids: Iterable[int], servers: Iterable[Server] | None = None
+) -> list[Server]:
+    """The servers chosen, in name order. Labels are filtered here rather than in SQL, the
+    same on PostgreSQL and SQLite (the demo), and cheap at fleet size (one row per server)."""
+    pool = list(servers) if servers is not None else list(Server.objects.all())
+    ids = set(server_ids)
+    if ids:
+        chosen = [s for s in pool if s.id in ids]
+    else:
+        chosen = [s for s in pool if matches(s.labels or {}, selector)]
+    return sorted(chosen, key=lambda s: s.name)
+
+
+def servers_of(deployment: Deployment, servers: Iterable[Server] | None = None) -> list[Server]:
+    return select(deployment.selector, deployment.server_ids, servers)

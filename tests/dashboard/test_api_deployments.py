@@ -1,0 +1,130 @@
+"""POST/GET/PATCH/DELETE /api/deployments/ and labels on /api/servers/: who may write, what
+is refused (a selector matching no server, golden inputs the model lacks), and the history
+that records who changed what."""
+
+import pytest
+
+from fleet import services
+from fleet.models import Deployment, DeploymentChange, Server
+from tests.conftest import client_for
+
+pytestmark = pytest.mark.django_db
+
+
+def _body(**overrides):
+    return {
+        "name": "ranking",
+        "model": "versioned",
+        "selector": {"pool": "ranking"},
+        "versions": [1],
+        **overrides,
+    }
+
+
+def test_it_lets_only_admins_label_servers(admin, operator) -> None:
+    server = Server.objects.create(name="t1", url="http://127.0.0.1:1")
+    assert (
+        client_for(operator)
+        .patch(f"/api/servers/{server.id}/", {"labels": {"pool": "x"}}, format="json")
+        .status_code
+        == 403
+    )
+    response = client_for(admin).patch(
+        f"/api/servers/{server.id}/", {"labels": {"pool": "ranking"}}, format="json"
+    )
+    assert response.status_code == 200, response.json()
+    assert response.json()["labels"] == {"pool": "ranking"}
+    assert Server.objects.get(id=server.id).labels == {"pool": "ranking"}
+    bad = client_for(admin).patch(f"/api/servers/{server.id}/", {"labels": {"pool": 3}}, format="json")
+    assert bad.status_code == 400
+    made = client_for(admin).post(
+        "/api/servers/", {"name": "t2", "url": "http://127.0.0.1:2", "labels": {"pool": "ads"}}, format="json"
+    )
+    assert made.status_code == 201 and made.json()["labels"] == {"pool": "ads"}
+
+
+def test_it_refuses_a_selector_that_matches_no_server(operator) -> None:
+    Server.objects.create(name="t1", url="http://127.0.0.1:1", labels={"pool": "ads"})
+    response = client_for(operator).post("/api/deployments/", _body(), format="json")
+    assert response.status_code == 400
+    assert "{'pool': 'ranking'}" in response.json()["detail"]
+    assert not Deployment.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "changes, words",
+    [
+        ({"versions": []}, "versions"),
+        ({"versions": [0]}, "versions"),
+        ({"model": "../etc"}, "plain model name"),
+        ({"servers": [1]}, "either selector"),
+        ({"gates": {"bake_minutes": 1}}, "bake_minutes"),
+    ],
+)
+def test_it_refuses_bad_input(operator, changes, words) -> None:
+    Server.objects.create(name="t1", url="http://127.0.0.1:1", labels={"pool": "ranking"})
+    response = client_for(operator).post("/api/deployments/", _body(**changes), format="json")
+    assert response.status_code == 400
+    assert words in response.json()["detail"]
+
+
+def test_it_lets_viewers_read_and_operators_write(viewer, operator) -> None:
+    Server.objects.create(name="t1", url="http://127.0.0.1:1", labels={"pool": "ranking"})
+    assert client_for(viewer).post("/api/deployments/", _body(), format="json").status_code == 403
+    created = client_for(operator).post("/api/deployments/", _body(pinned=True), format="json")
+    assert created.status_code == 201, created.json()
+    record = created.json()
+    assert record["pinned"] is True and record["versions"] == [1] and record["gates"]["bake_s"] == 60
+    listed = client_for(viewer).get("/api/deployments/").json()
+    assert [d["name"] for d in listed] == ["ranking"]
+    assert (
+        client_for(viewer)
+        .patch(f"/api/deployments/{record['id']}/", {"paused": True}, format="json")
+        .status_code
+        == 403
+    )
+
+
+def test_it_keeps_every_change_with_who_and_when(operator, admin) -> None:
+    Server.objects.create(name="t1", url="http://127.0.0.1:1", labels={"pool": "ranking"})
+    deployment_id = client_for(operator).post("/api/deployments/", _body(), format="json").json()["id"]
+    response = client_for(admin).patch(f"/api/deployments/{deployment_id}/", {"paused": True}, format="json")
+    assert response.status_code == 200 and response.json()["paused"] is True
+    history = client_for(operator).get(f"/api/deployments/{deployment_id}/").json()["history"]
+    assert [(h["kind"], h["changed_by"]) for h in history] == [("changed", "ada"), ("created", "otto")]
+    assert history[0]["changes"] == {"paused": [False, True]}
+    assert history[0]["at"]
+
+    assert client_for(operator).delete(f"/api/deployments/{deployment_id}/").status_code == 204
+    assert not Deployment.objects.exists()
+    kept = DeploymentChange.objects.order_by("at", "id")
+    assert [(c.deployment_name, c.kind) for c in kept] == [
+        ("ranking", "created"),
+        ("ranking", "changed"),
+        ("ranking", "deleted"),
+    ]
+
+
+def test_it_refuses_golden_inputs_the_model_lacks(operator, triton) -> None:
+    server = Server.objects.create(
+        name="t1", url=triton.http_url, metrics_url=triton.metrics_url, labels={"pool": "ranking"}
+    )
+    services.refresh_inventory(server)  # the inventory holds the model's config
+    smoke = {
+        "inputs": [{"name": "IMAGE", "datatype": "FP32", "shape": [1], "data": [1.0]}],
+        "outputs": [{"name": "OUTPUT0", "data": [1]}],
+    }
+    response = client_for(operator).post("/api/deployments/", _body(smoke=smoke), format="json")
+    assert response.status_code == 400
+    assert "smoke input IMAGE is not an input of versioned" in response.json()["detail"]
+    smoke["inputs"][0]["name"] = "INPUT0"
+    smoke["inputs"][0]["datatype"] = "INT64"
+    response = client_for(operator).post("/api/deployments/", _body(smoke=smoke), format="json")
+    assert (
+        response.status_code == 400
+        and "INPUT0 is INT64, but versioned takes FP32" in response.json()["detail"]
+    )
+    smoke["inputs"][0]["datatype"] = "FP32"
+    assert (
+        client_for(operator).post("/api/deployments/", _body(smoke=smoke), format="json").status_code == 201
+    )
