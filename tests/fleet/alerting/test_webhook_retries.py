@@ -5,6 +5,7 @@ delivery at its first attempt."""
 from __future__ import annotations
 
 import time
+from functools import partial
 
 from fleet import own_stats
 from fleet.demo.machine import free_port_block
@@ -34,7 +35,7 @@ def test_it_retries_with_backoff_then_marks_failing(celery_worker_factory: objec
             return WebhookDelivery.objects.filter(webhook=hooks[name], alert=alert, status="failed").first()
 
         # Three attempts, 0.3 s then 0.6 s apart (and 0.5 s timeouts for the hanging one).
-        failed = {n: worker.wait_for(lambda n=n: ended(n), timeout=30) for n in ("broken", "hanging")}
+        failed = {n: worker.wait_for(partial(ended, n), timeout=30) for n in ("broken", "hanging")}
         took = time.monotonic() - fired
         for name, delivery in failed.items():
             assert delivery.attempts == 3, name
