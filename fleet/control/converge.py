@@ -8,7 +8,8 @@ empty for "latest"; `config_overrides`, merged into the config) is run here:
 - it is not: load it with the config the inventory last read of it on this server (Triton
   keeps no config for a model it does not serve; a partial config would replace
   config.pbtxt whole, inputs and outputs included), the overrides and the policy. A model
-  never seen loaded here is loaded from config.pbtxt first, then given the policy.
+  never seen loaded here is loaded from config.pbtxt first, then given the policy (and
+  unloaded again if that fails).
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ def run(action: Action) -> tuple[str, float]:
     found = verify.rows(server, name)
     before = sorted(ready(found))
     duration = 0.0
+    preloaded = False
     if before:
         base = triton.model_config(server, name)
         previous = base.get("version_policy") or {"latest": {"num_versions": 1}}
@@ -54,6 +56,7 @@ def run(action: Action) -> tuple[str, float]:
             base = dict(stored)
         else:
             duration += triton.load_model(server, name)
+            preloaded = True
             verify.wait_for(server, name, lambda r: bool(ready(r)) and not busy(r), "a READY version")
             base = triton.model_config(server, name)
         _note(action, {"previous_policy": None, "previous_versions": []})
@@ -61,7 +64,7 @@ def run(action: Action) -> tuple[str, float]:
     try:
         duration += triton.load_model(server, name, config=target)
     except triton.TritonError as exc:
-        raise ActionFailed(str(exc)) from exc
+        raise ActionFailed(f"{exc}{_undo_preload(server, name) if preloaded else ''}") from exc
     want = expected(action)
     found = verify.wait_for(
         server, name, lambda r: matches(action, r), f"versions {sorted(want) or 'latest'} READY and no other"
@@ -71,6 +74,15 @@ def run(action: Action) -> tuple[str, float]:
         f" (before: {before})",
         duration,
     )
+
+
+def _undo_preload(server: Any, name: str) -> str:
+    """The policy's load failed after config.pbtxt's: leave the model unloaded, as it was."""
+    try:
+        triton.unload_model(server, name)
+    except triton.TritonError as exc:
+        return f"; unloading the versions config.pbtxt loaded failed too: {exc}"
+    return "; the versions config.pbtxt loaded were unloaded again"
 
 
 def _note(action: Action, noted: dict[str, Any]) -> None:
