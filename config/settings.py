@@ -377,6 +377,7 @@ CELERY_TASK_ROUTES = {
     "fleet.tasks.dispatch_scrapes": {"queue": FLEET_SCRAPE_QUEUE},
     "fleet.tasks.reconcile_actions": {"queue": FLEET_SCRAPE_QUEUE},
     "fleet.tasks.autopilot_idle": {"queue": FLEET_SCRAPE_QUEUE},
+    "fleet.tasks.sweep_debug_sessions": {"queue": FLEET_SCRAPE_QUEUE},
     "fleet.tasks.reconcile_deployments": {"queue": FLEET_SCRAPE_QUEUE},
 }
 CELERY_TASK_IGNORE_RESULT = True
@@ -403,6 +404,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "fleet.tasks.reconcile_deployments",
         "schedule": FLEET_DEPLOY_RECONCILE_INTERVAL,
         "options": {"expires": FLEET_DEPLOY_RECONCILE_INTERVAL * 0.9},
+    },
+    "sweep-debug-sessions": {
+        "task": "fleet.tasks.sweep_debug_sessions",
+        "schedule": FLEET_RECONCILE_INTERVAL,
+        "options": {"expires": FLEET_RECONCILE_INTERVAL * 0.9},
     },
     "maintain-storage": {
         "task": "fleet.tasks.maintain_storage",

@@ -80,6 +80,7 @@ ACCESS: dict[str, Access] = {
     "api-model-pipeline": Access(read=VIEWER),
     "api-model-batching": Access(read=VIEWER, write=OPERATOR, control=True),
     "api-server-internals": Access(read=VIEWER),
+    "api-model-debug": Access(read=VIEWER, write=OPERATOR, control=True),
     "api-actions": Access(read=VIEWER),
     "api-action": Access(read=VIEWER),
     "api-alert-rules": Access(read=VIEWER, write=OPERATOR),

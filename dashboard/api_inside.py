@@ -17,8 +17,8 @@ from fleet import triton
 from fleet.control import errors, record
 from fleet.control.gate import check_control
 from fleet.control.requests import is_plain_model_name
-from fleet.inside import batching, internals, pipeline
-from fleet.models import Server
+from fleet.inside import batching, debug, internals, pipeline
+from fleet.models import DebugSession, Server
 
 from .api_control import ActionAccepted, ActionRefused, refusal
 
@@ -195,3 +195,72 @@ class Internals(APIView):
         shared-memory regions, pinned memory pool, and Triton's version and extensions; a
         part the server does not answer shows its error."""
         return Response(internals.internals(get_object_or_404(Server, pk=pk)))
+
+
+class DebugSessionSerializer(serializers.Serializer):
+    """Describes fleet.inside.debug.DebugRecord."""
+
+    id = serializers.IntegerField()
+    server = serializers.IntegerField()
+    model = serializers.CharField()
+    state = serializers.ChoiceField(choices=DebugSession.State.choices)
+    requested_by = serializers.CharField(allow_null=True)
+    started_at = serializers.DateTimeField()
+    ends_at = serializers.DateTimeField()
+    previous = serializers.DictField(help_text="What was in force before: {logging, trace}.")
+    applied = serializers.DictField(help_text="What the session set.")
+    notes = serializers.CharField(help_text="What the server could not do (a missing extension).")
+    reverted_at = serializers.DateTimeField(allow_null=True)
+    reverted_by = serializers.CharField(help_text="A username, 'timer' or 'sweep'.")
+    revert_error = serializers.CharField()
+
+
+class DebugRequest(serializers.Serializer):
+    minutes = serializers.IntegerField(min_value=debug.MIN_MINUTES, max_value=debug.MAX_MINUTES)
+
+
+class Debug(APIView):
+    @extend_schema(responses=DebugSessionSerializer(many=True))
+    def get(self, request: Request, pk: int, name: str) -> Response:
+        """The model's debug sessions on this server, newest first (the active one first)."""
+        server = get_object_or_404(Server, pk=pk)
+        rows = DebugSession.objects.filter(server=server, model=name).select_related("requested_by")[:20]
+        return Response([debug.serialize(s) for s in rows])
+
+    @extend_schema(
+        request=DebugRequest,
+        responses={201: DebugSessionSerializer, 400: ActionRefused, 403: ActionRefused, 409: ActionRefused},
+    )
+    def post(self, request: Request, pk: int, name: str) -> Response:
+        """Start a debug session (operators): log verbosity raised (/v2/logging) and the
+        model's trace rate 1 for `minutes` (1-120), then reverted automatically; a server
+        lacking the logging or trace extension gets what it has, noted on the session."""
+        try:
+            server = check_control(request.user, pk, name)
+        except errors.ActionError as exc:
+            return refusal(exc)
+        body = DebugRequest(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            session = debug.start(server, name, request.user, body.validated_data["minutes"])
+        except errors.ActionError as exc:
+            return refusal(exc)
+        except triton.TritonError as exc:
+            return _unavailable(exc)
+        return Response(debug.serialize(session), status=201)
+
+    @extend_schema(request=None, responses={200: DebugSessionSerializer, 404: ActionRefused})
+    def delete(self, request: Request, pk: int, name: str) -> Response:
+        """Revert the model's active debug session now (operators)."""
+        try:
+            server = check_control(request.user, pk, name)
+        except errors.ActionError as exc:
+            return refusal(exc)
+        session = DebugSession.objects.filter(
+            server=server, model=name, state=DebugSession.State.ACTIVE
+        ).first()
+        if session is None:
+            return Response({"detail": f"no active debug session on {name}", "code": "not_found"}, status=404)
+        debug.revert(session.id, request.user.username, early=True)
+        session.refresh_from_db()
+        return Response(debug.serialize(session))

@@ -13,6 +13,7 @@ from .alerting import webhooks
 from .autopilot import idle
 from .control import requests, runner
 from .deploy import reconcile, rollout
+from .inside import debug
 from .models import Server
 
 log = logging.getLogger(__name__)
@@ -112,3 +113,15 @@ def autopilot_idle() -> int:
 def deliver_webhook(delivery_id: int) -> None:
     """One attempt of one webhook delivery; the next attempt is queued after its backoff."""
     webhooks.retry_or_finish(delivery_id)
+
+
+@shared_task(name=debug.REVERT_TASK, ignore_result=True)
+def revert_debug_session(session_id: int) -> bool:
+    """End a debug session at its end time (sent with eta); a second run does nothing."""
+    return debug.revert(session_id, "timer")
+
+
+@shared_task(ignore_result=True)
+def sweep_debug_sessions() -> int:
+    """Revert debug sessions past their end whose timer was lost (a worker restart)."""
+    return debug.sweep()
