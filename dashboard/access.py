@@ -64,6 +64,7 @@ ACCESS: dict[str, Access] = {
     "server": PAGE,
     "model": PAGE,
     "audit": PAGE,
+    "alerts": PAGE,
     "control": CONTROL,
     # API.
     "schema": Access(read=VIEWER),
@@ -86,6 +87,7 @@ ACCESS: dict[str, Access] = {
     "api-alert-rules": Access(read=VIEWER, write=OPERATOR),
     "api-alert-rule": Access(write=OPERATOR),
     "api-alerts": Access(read=VIEWER),
+    "api-server-timeline": Access(read=VIEWER),
     "api-alert-silence": Access(write=OPERATOR),
     # Webhook URLs are secrets (a Slack URL is its own credential): admins only.
     "api-webhooks": Access(read=ADMIN, write=ADMIN),
@@ -109,6 +111,7 @@ ACCESS: dict[str, Access] = {
     "admin:logout": Access(write=PUBLIC),
     # Websockets (dashboard/routing.py).
     "ws-fleet": Access(read=VIEWER),
+    "ws-alerts": Access(read=VIEWER),
     "ws-server": Access(read=VIEWER),
     "ws-model": Access(read=VIEWER),
 }

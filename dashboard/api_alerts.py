@@ -14,8 +14,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from fleet.alerting import records, rules, silence, webhooks
-from fleet.models import Alert, AlertRule, Webhook
+from fleet.alerting import records, rules, silence, timeline, webhooks
+from fleet.models import Alert, AlertRule, Server, Webhook
 
 RECENT = 200  # alerts listed at most
 
@@ -206,3 +206,35 @@ class WebhookDeliveries(APIView):
         """The webhook's delivery log, newest first (at most 200)."""
         hook = get_object_or_404(Webhook, pk=pk)
         return Response([records.delivery(d) for d in hook.deliveries.all()[:RECENT]])
+
+
+class TimelineEntrySerializer(serializers.Serializer):
+    """fleet.alerting.timeline.Entry."""
+
+    at = serializers.DateTimeField()
+    kind = serializers.ChoiceField(choices=["state", "action", "alert", "down", "up"])
+    model = serializers.CharField()
+    title = serializers.CharField()
+    detail = serializers.CharField()
+    ref = serializers.IntegerField(allow_null=True, help_text="The action's or alert's id.")
+
+
+class Timeline(APIView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("model", OpenApiTypes.STR, required=False, description="One model's timeline."),
+            OpenApiParameter("hours", OpenApiTypes.NUMBER, required=False, description="Default 24."),
+        ],
+        responses=TimelineEntrySerializer(many=True),
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        """The server's (or one model's) incident timeline, newest first: index state
+        changes, actions, alerts firing and resolving, the server down and up."""
+        server = get_object_or_404(Server, pk=pk)
+        try:
+            hours = float(request.query_params.get("hours", 24))
+        except ValueError:
+            hours = -1
+        if not 0 < hours <= 24 * 90:
+            return Response({"hours": ["a number of hours, up to 2160"]}, status=400)
+        return Response(timeline.timeline(server, request.query_params.get("model"), hours))

@@ -39,6 +39,7 @@ from django.conf import settings
 from django.contrib import auth
 from django.http import HttpRequest
 
+from fleet.alerting.notify import ALERTS_GROUP
 from fleet.broadcast import FLEET_GROUP, model_group, server_group
 from fleet.models import ModelVersion, Series, Server
 
@@ -56,7 +57,7 @@ CLOSE_BEHIND = 4408
 BEHIND_SECONDS = 10.0
 _ENCODED = "__fleetdeck_json"
 # The events relayed to the browser as they are (each has a handler of its name below).
-RELAYED = frozenset({"fleet.frame", "fleet.summary", "fleet.action"})
+RELAYED = frozenset({"fleet.frame", "fleet.summary", "fleet.action", "fleet.alert"})
 ACCEPTED = 'the messages accepted are {"type": "ping"} and {"type": "ack", "received": <frames read>}'
 # The longest a socket goes without re-checking its session and renewing its groups.
 RECHECK_SECONDS = 60.0
@@ -231,6 +232,10 @@ class RelayConsumer(AsyncJsonWebsocketConsumer):
         """A control-plane action changed state (published by fleet's action service)."""
         await self.relay(event)
 
+    async def fleet_alert(self, event: dict[str, Any]) -> None:
+        """An alert changed (fleet.alerting.records.AlertRecord): banners, alerts page, timelines."""
+        await self.relay(event)
+
 
 class FleetConsumer(RelayConsumer):
     """ws/fleet/: every server's summary, for the overview."""
@@ -239,6 +244,15 @@ class FleetConsumer(RelayConsumer):
 
     async def group_for_scope(self) -> str | None:
         return FLEET_GROUP
+
+
+class AlertsConsumer(RelayConsumer):
+    """ws/alerts/: every alert's changes, for the banner on every page and the alerts page."""
+
+    route = "ws-alerts"
+
+    async def group_for_scope(self) -> str | None:
+        return ALERTS_GROUP
 
 
 class ServerConsumer(RelayConsumer):

@@ -11,6 +11,7 @@ from . import consumers
 
 websocket_urlpatterns: list[Any] = [
     path("ws/fleet/", consumers.FleetConsumer.as_asgi(), name="ws-fleet"),
+    path("ws/alerts/", consumers.AlertsConsumer.as_asgi(), name="ws-alerts"),
     path("ws/servers/<int:server_id>/", consumers.ServerConsumer.as_asgi(), name="ws-server"),
     # A model name may hold anything, "/" and newlines included (percent-encoded by the page).
     re_path(

@@ -10,6 +10,7 @@ from . import (
     api_deployments,
     api_inside,
     own_metrics,
+    pages_alerts,
     tokens,
     views,
 )
@@ -85,6 +86,7 @@ urlpatterns = [
     path("api/alert-rules/", api_alerts.RuleList.as_view(), name="api-alert-rules"),
     path("api/alert-rules/<int:pk>/", api_alerts.RuleDetail.as_view(), name="api-alert-rule"),
     path("api/alerts/", api_alerts.AlertList.as_view(), name="api-alerts"),
+    path("api/servers/<int:pk>/timeline/", api_alerts.Timeline.as_view(), name="api-server-timeline"),
     path("api/alerts/<int:pk>/silence/", api_alerts.SilenceAlert.as_view(), name="api-alert-silence"),
     path("api/webhooks/", api_alerts.WebhookList.as_view(), name="api-webhooks"),
     path(
@@ -102,5 +104,6 @@ urlpatterns = [
     path("api/tokens/", tokens.TokenList.as_view(), name="api-tokens"),
     path("api/tokens/<str:prefix>/", tokens.TokenDetail.as_view(), name="api-token"),
     path("audit/", views.audit, name="audit"),
+    path("alerts/", pages_alerts.alerts, name="alerts"),
     path("control/<int:pk>/<str:name>/", views.control, name="control"),
 ]
