@@ -50,3 +50,28 @@ def wait_for(probe: Any, timeout: float = 60.0, what: str = "it") -> Any:
             return last
         time.sleep(0.1)
     raise AssertionError(f"timed out waiting for {what} (last: {last!r})")
+
+
+def rollout(user: Any, rollout_id: int) -> dict[str, Any]:
+    response = client_for(user).get(f"/api/rollouts/{rollout_id}/")
+    assert response.status_code == 200, response.json()
+    return dict(response.json())
+
+
+def wait_ended(user: Any, rollout_id: int, timeout: float = 120.0) -> dict[str, Any]:
+    """The rollout once it left running and paused."""
+    return dict(
+        wait_for(
+            lambda: (r := rollout(user, rollout_id))["state"] not in ("running", "paused") and r,
+            timeout=timeout,
+            what=f"rollout {rollout_id} to end",
+        )
+    )
+
+
+def in_sync(user: Any, deployment_id: int, count: int) -> None:
+    def done() -> bool:
+        found = states(user, deployment_id)
+        return len(found) == count and set(found.values()) == {"in_sync"}
+
+    wait_for(done, timeout=90, what="every server in_sync")

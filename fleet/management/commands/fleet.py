@@ -12,6 +12,9 @@ claims the row first runs it, the other does nothing.
 is, else it loads the model (evicting under the server's budget, or joining a load under
 way) and prints the outcome as JSON.
 
+`deploy NAME --versions 2` and `rollout status|pause|resume|abort ID` are desired state's
+(fleet/deploy/cli.py): a rollout, waited for with its waves printed as they go.
+
 Exit status: 0 succeeded, 1 failed, 2 refused (read-only, unknown, forbidden, conflict, fits
 nowhere), 3 still running when --timeout ran out.
 """
@@ -33,6 +36,7 @@ from fleet.autopilot import ensure
 from fleet.control import errors, record, runner
 from fleet.control.gate import check_control
 from fleet.control.requests import request_action
+from fleet.deploy import cli as deploy_cli
 from fleet.models import Action
 
 
@@ -40,9 +44,9 @@ class Command(BaseCommand):
     help = "Load, unload, promote or roll back a model on one server, and wait for the outcome."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("kind", choices=[*Action.Kind.values, "ensure"])
-        parser.add_argument("server", help="server name or id")
-        parser.add_argument("model")
+        parser.add_argument("kind", choices=[*Action.Kind.values, "ensure", "deploy", "rollout"])
+        parser.add_argument("server", help="server name or id (deploy: the deployment; rollout: the verb)")
+        parser.add_argument("model", nargs="?", help="(rollout: its id)")
         parser.add_argument("version", nargs="?", type=int, help="promote: the version to serve")
         parser.add_argument("--user", help="requester (default: the Django user named like the OS user)")
         parser.add_argument("--confirm", action="store_true", help="unload even if it served traffic lately")
@@ -50,9 +54,18 @@ class Command(BaseCommand):
         parser.add_argument("--inline", action="store_true", help="also run it here (no worker needed)")
         parser.add_argument("--no-wait", action="store_true", help="print the action id and return")
         parser.add_argument("--timeout", type=float, default=None, help="seconds to wait")
+        parser.add_argument("--versions", help="deploy: 2, 2,3 or latest (fleet/deploy/cli.py)")
 
     def handle(self, *args: Any, **options: Any) -> None:
         user = self._user(options["user"])
+        if options["kind"] == "deploy":
+            return deploy_cli.deploy(
+                self.stdout, user, options["server"], options["versions"], options["timeout"] or 3600
+            )
+        if options["kind"] == "rollout":
+            return deploy_cli.rollout_command(self.stdout, user, options["server"], options["model"])
+        if options["model"] is None:
+            raise CommandError("MODEL is needed", returncode=2)
         if options["kind"] == "ensure":
             return self._ensure(user, options)
         try:
