@@ -410,6 +410,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": FLEET_RECONCILE_INTERVAL,
         "options": {"expires": FLEET_RECONCILE_INTERVAL * 0.9},
     },
+    "purge-expired-tokens": {
+        "task": "dashboard.tasks.purge_expired_tokens",
+        "schedule": 3600.0,
+        "options": {"expires": 3000.0},
+    },
     "maintain-storage": {
         "task": "fleet.tasks.maintain_storage",
         "schedule": 60.0,

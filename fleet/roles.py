@@ -14,9 +14,22 @@ ADMIN = "admin"
 ROLES = (VIEWER, OPERATOR, ADMIN)
 
 
-def _groups(user: Any) -> set[str]:
+_MEMO = "_fleet_groups"
+
+
+def remember_groups(user: Any) -> None:
+    """Read the user's groups once and keep them on this user object, for the rest of one
+    request: only for objects that live one request (the API's token authentication makes
+    one per request), never a socket's user, whose groups may change while it is open."""
+    setattr(user, _MEMO, frozenset(user.groups.values_list("name", flat=True)))
+
+
+def _groups(user: Any) -> set[str] | frozenset[str]:
     if not getattr(user, "is_authenticated", False):
         return set()
+    remembered: frozenset[str] | None = getattr(user, _MEMO, None)
+    if remembered is not None:
+        return remembered
     return set(user.groups.values_list("name", flat=True))
 
 
