@@ -14,6 +14,11 @@ of a PostgreSQL others share.
 1. READY: `mem128` is loaded; `--callers` threads, each with its own client (and database
    connection), call `POST /api/servers/{id}/models/mem128/ensure/` `--calls` times back
    to back (closed loop, no think time); latency per call, p50/p99. Also one caller alone.
+   Then paced (open loop): the same callers each call once every `--period` seconds (50
+   callers at 1 s: 50 calls/s together, spread evenly), latency measured from the moment
+   each call was due, so a call held up behind others counts its wait (no coordinated
+   omission). A closed loop measures the web process's capacity; the paced run measures what
+   50 clients calling ensure before their inferences see.
 2. Evict + load: budget 500 MiB (mem256 and mem384 do not fit together, each alone does).
    Per round, directly over tritonclient: unload mem256 and poll the index until it is gone,
    load mem384, and back (two transitions); then through FleetDeck: ensure mem256 (evicts
@@ -73,6 +78,9 @@ def main() -> None:
     parser.add_argument("--callers", type=int, default=50)
     parser.add_argument("--calls", type=int, default=40, help="calls per caller")
     parser.add_argument("--rounds", type=int, default=8)
+    parser.add_argument(
+        "--period", type=float, default=1.0, help="paced run: seconds between one caller's calls"
+    )
     args = parser.parse_args()
 
     if os.environ["DATABASE_URL"].startswith("postgres"):
@@ -152,6 +160,34 @@ def main() -> None:
         print(
             f"READY, {args.callers} callers x {args.calls}: p50 {pct(many, 0.5) * 1000:6.1f} ms  "
             f"p99 {pct(many, 0.99) * 1000:6.1f} ms  ({rate:.0f} answers/s)"
+        )
+
+        def paced(out: list[float], offset: float, began: float) -> None:
+            client = api()
+            try:
+                for k in range(args.calls):
+                    due = began + offset + k * args.period
+                    time.sleep(max(0.0, due - time.perf_counter()))
+                    answer = client.post(f"{base}/mem128/ensure/")
+                    out.append(time.perf_counter() - due)
+                    assert answer.status_code == 200 and answer.json()["state"] == "READY", answer.content
+            finally:
+                connection.close()
+
+        spaced: list[float] = []
+        began = time.perf_counter() + 1.0
+        threads = [
+            threading.Thread(target=paced, args=(spaced, i * args.period / args.callers, began))
+            for i in range(args.callers)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        print(
+            f"READY, {args.callers} callers paced 1 per {args.period:g} s each "
+            f"({args.callers / args.period:.0f} calls/s): p50 {pct(spaced, 0.5) * 1000:6.1f} ms  "
+            f"p99 {pct(spaced, 0.99) * 1000:6.1f} ms"
         )
 
         # --- evict + load

@@ -197,8 +197,16 @@ def series_labels(server: Server, metric: str, model: str = "") -> list[str]:
 
 
 def server_summary(server: Server) -> frames.ServerSummary:
-    """The server page's header: the summary the overview shows."""
-    return summary_of(server)
+    """The server page's header: the summary the overview shows. Before the first scrape
+    has summarized the server, its models are counted from the inventory already mirrored
+    (a registration or a control call reads the index first), so the header agrees with the
+    page's model table instead of saying 0 / 0."""
+    summary = summary_of(server)
+    if server.summary is None:
+        names = ModelVersion.objects.filter(server=server).values_list("name", "state")
+        summary["total"] = len({name for name, _ in names})
+        summary["ready"] = len({name for name, state in names if state == ModelVersion.State.READY})
+    return summary
 
 
 # --- Model page ----------------------------------------------------------------------------
