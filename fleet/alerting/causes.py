@@ -12,8 +12,9 @@ In order, the first that applies names the cause:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from .saturation import ModelFigures, Shape
@@ -23,12 +24,17 @@ LOW_BUSY = 0.5
 SERVER_SATURATED = 0.95
 
 
-@dataclass(frozen=True)
+@dataclass
 class ServerLoad:
     cpu_utilization: float | None
     gpu_utilization: dict[str, float]
-    # Loads and unloads in progress on the server: (action id, kind, model).
-    actions: Sequence[tuple[int, str, str]]
+    # Loads and unloads in progress on the server: (action id, kind, model). Asked only
+    # when the causes before co-tenant load do not apply (a query, on the scrape path).
+    in_progress: Callable[[], Sequence[tuple[int, str, str]]]
+
+    @cached_property
+    def actions(self) -> Sequence[tuple[int, str, str]]:
+        return self.in_progress()
 
 
 @dataclass(frozen=True)
@@ -63,7 +69,6 @@ def queue_cause(
         "rate_limiter": config.rate_limited if config else None,
         "cpu_utilization": _r(server.cpu_utilization),
         "gpu_utilization": {k: _r(v) for k, v in server.gpu_utilization.items()},
-        "actions_in_progress": [{"id": i, "kind": k, "model": m} for i, k, m in server.actions],
     }
     plural = "instance" if instances == 1 else "instances"
     if busy is not None and busy >= SATURATED:
@@ -83,6 +88,7 @@ def queue_cause(
         text = f"rate limiter: {pending:.0f} requests pending while busy is {busy:.2f}"
         return Cause("rate_limiter", text, detail)
     others = [a for a in server.actions if a[2] != model] or list(server.actions)
+    detail["actions_in_progress"] = [{"id": i, "kind": k, "model": m} for i, k, m in server.actions]
     if others:
         what = ", ".join(f"{kind} {name} (#{i})" for i, kind, name in others[:3])
         return Cause("co_tenant_load", f"co-tenant load: {what} in progress on the server", detail)

@@ -47,7 +47,7 @@ _shapes: dict[int, tuple[datetime | None, dict[str, saturation.Shape]]] = {}
 class Seen:
     """A rule's condition holding for one target in this scrape."""
 
-    rule: AlertRule
+    rule: rules.Watch
     model: str = ""
     value: float | None = None
     cause: str = ""
@@ -105,12 +105,13 @@ def _after_scrape(
             for model, f in figures.items()
         },
     )
-    watching = rules.watching(server, SCRAPE_KINDS)
-    if not watching and not Alert.objects.filter(server_id=server.id, state__in=Alert.OPEN_STATES).exists():
+    watching, open_rows = rules.watching_with_open(server, SCRAPE_KINDS)
+    if not watching and not open_rows:
         return
     seen: list[Seen] = []
     load: causes.ServerLoad | None = None
     not_ready: dict[str, str] | None = None
+    found_causes: dict[str, causes.Cause] = {}
     for rule in watching:
         if rule.kind == Kind.SERVER_DOWN and not up:
             seen.append(Seen(rule, cause=f"{status}: {error}"[:2000], detail={"error": error[:2000]}))
@@ -121,9 +122,12 @@ def _after_scrape(
                 queue = f.get("queue_us_per_request")
                 if queue is None or (rule.model and model != rule.model) or queue <= (rule.threshold or 0):
                     continue
-                load = load or _server_load(server, values)
-                ratio, count = busy.get(model, (None, None))
-                found = causes.queue_cause(model, f, ratio, count, shapes(server).get(model), load)
+                found = found_causes.get(model)
+                if found is None:  # once per model, however many rules watch it
+                    load = load or _server_load(server, values)
+                    ratio, count = busy.get(model, (None, None))
+                    found = causes.queue_cause(model, f, ratio, count, shapes(server).get(model), load)
+                    found_causes[model] = found
                 detail = {"code": found.code, "threshold_us": rule.threshold, **found.detail}
                 seen.append(Seen(rule, model, queue, found.text, detail))
         elif rule.kind == Kind.FAILURE_RATE:
@@ -138,17 +142,20 @@ def _after_scrape(
             for model, reason in not_ready.items():
                 if not rule.model or model == rule.model:
                     seen.append(Seen(rule, model, None, f"not READY: {reason}"[:2000], {"reason": reason}))
-    changed = transition(server, seen, at, since or at, kinds=SCRAPE_KINDS)
+    changed = transition(server, seen, at, since or at, open_rows)
     notify.changed(changed)
 
 
 def _server_load(server: Server, values: Sequence[Derived]) -> causes.ServerLoad:
     cpu = [v.value for v in values if not v.model and v.metric == "cpu_utilization"]
     gpus = {v.label: v.value for v in values if not v.model and v.metric == "gpu_utilization"}
-    actions = Action.objects.filter(
-        server_id=server.id, state__in=Action.ACTIVE_STATES, kind__in=[Action.Kind.LOAD, Action.Kind.UNLOAD]
-    ).values_list("id", "kind", "model")
-    return causes.ServerLoad(cpu[0] if cpu else None, gpus, list(actions))
+
+    def in_progress() -> list[tuple[int, str, str]]:
+        kinds = [Action.Kind.LOAD, Action.Kind.UNLOAD]
+        rows = Action.objects.filter(server_id=server.id, state__in=Action.ACTIVE_STATES, kind__in=kinds)
+        return list(rows.values_list("id", "kind", "model"))
+
+    return causes.ServerLoad(cpu[0] if cpu else None, gpus, in_progress)
 
 
 def _not_ready(server: Server) -> dict[str, str]:
@@ -169,49 +176,67 @@ def _not_ready(server: Server) -> dict[str, str]:
 
 
 def transition(
-    server: Server, seen: Sequence[Seen], at: datetime, since: datetime, kinds: frozenset[str]
+    server: Server,
+    seen: Sequence[Seen],
+    at: datetime,
+    since: datetime,
+    open_rows: dict[tuple[int, str], rules.Open],
 ) -> list[int]:
-    """Move the server's open alerts of `kinds` by what holds now; returns the ids of the
-    alerts that fired or resolved."""
-    open_rows = {
-        (a.rule_id, a.target): a
-        for a in Alert.objects.filter(server_id=server.id, state__in=Alert.OPEN_STATES, kind__in=kinds)
-    }
+    """Move the open alerts `open_rows` (of the rules evaluated) by what holds now; returns
+    the ids of the alerts that fired or resolved. Writes in bulk where it can: most scrapes
+    change nothing, and a pending alert keeps the figures it started with until it fires."""
+    open_rows = dict(open_rows)
+    now = timezone.now()
     changed: list[int] = []
+    pending: list[Alert] = []
     for s in seen:
         key = target(server.id, s.model)
         row = open_rows.pop((s.rule.id, key), None)
         fields = {"value": s.value, "cause": s.cause, "detail": s.detail}
         if row is None:
             firing = (at - since).total_seconds() >= s.rule.for_s
-            row = Alert(
-                rule=s.rule, kind=s.rule.kind, server_id=server.id, model=s.model, target=key,
+            new = Alert(
+                rule_id=s.rule.id, kind=s.rule.kind, server_id=server.id, model=s.model, target=key,
                 state=Alert.State.FIRING if firing else Alert.State.PENDING,
                 started_at=since, fired_at=at if firing else None, **fields,
             )  # fmt: skip
+            if not firing:
+                pending.append(new)
+                continue
             try:
                 with transaction.atomic():
-                    row.save()
+                    new.save()
             except IntegrityError:  # a concurrent scrape of the same server opened it
                 continue
-            if firing:
+            changed.append(new.id)
+        elif row.state == Alert.State.PENDING:
+            if (at - row.started_at).total_seconds() >= s.rule.for_s and Alert.objects.filter(
+                id=row.id, state=Alert.State.PENDING
+            ).update(state=Alert.State.FIRING, fired_at=at, updated_at=now, **fields):
                 changed.append(row.id)
-        elif row.state == Alert.State.PENDING and (at - row.started_at).total_seconds() >= s.rule.for_s:
-            claimed = Alert.objects.filter(id=row.id, state=Alert.State.PENDING).update(
-                state=Alert.State.FIRING, fired_at=at, updated_at=timezone.now(), **fields
-            )
-            if claimed:
-                changed.append(row.id)
-        else:
-            Alert.objects.filter(id=row.id, state=row.state).update(updated_at=timezone.now(), **fields)
-    for row in open_rows.values():  # the condition no longer holds
-        if row.state == Alert.State.PENDING:
-            Alert.objects.filter(id=row.id, state=Alert.State.PENDING).delete()
-        elif Alert.objects.filter(id=row.id, state=Alert.State.FIRING).update(
-            state=Alert.State.RESOLVED, resolved_at=at, updated_at=timezone.now()
-        ):
-            changed.append(row.id)
+        elif _moved(row, s):
+            Alert.objects.filter(id=row.id, state=Alert.State.FIRING).update(updated_at=now, **fields)
+    if pending:  # one that a concurrent scrape opened meanwhile is skipped
+        Alert.objects.bulk_create(pending, ignore_conflicts=True)
+    gone = [row.id for row in open_rows.values() if row.state == Alert.State.PENDING]
+    if gone:  # the condition stopped holding before its `for`: no incident
+        Alert.objects.filter(id__in=gone, state=Alert.State.PENDING).delete()
+    ended = [row.id for row in open_rows.values() if row.state == Alert.State.FIRING]
+    if ended and Alert.objects.filter(id__in=ended, state=Alert.State.FIRING).update(
+        state=Alert.State.RESOLVED, resolved_at=at, updated_at=now
+    ):
+        changed.extend(ended)
     return changed
+
+
+def _moved(row: rules.Open, s: Seen) -> bool:
+    """Whether a firing alert's figures are worth a write: its cause changed, or its value by
+    more than a tenth."""
+    if s.value is None or row.value is None:
+        return row.cause != s.cause
+    if row.code != s.detail.get("code"):
+        return True
+    return abs(s.value - row.value) > 0.1 * abs(row.value)
 
 
 def after_action(action_id: int) -> None:
@@ -250,4 +275,4 @@ def _after_action(action_id: int) -> None:
         if not open_rows.filter(rule_id=rule.id).update(cause=cause, detail=detail, updated_at=when):
             rule.for_s = 0.0  # fired at once, whatever the rule's `for`: a failure does not last
             fresh.append(Seen(rule, action.model, None, cause, detail))
-    notify.changed(transition(action.server, fresh, when, when, kinds=frozenset()))
+    notify.changed(transition(action.server, fresh, when, when, {}))

@@ -9,11 +9,15 @@ watches that model on every server in its scope.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, NamedTuple
 
-from django.db.models import Q
+from django.db.models import FilteredRelation, Q
+from django.utils import timezone
 
-from ..models import AlertRule, Server
+from ..models import Alert, AlertRule, Server
+from . import notify
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +36,36 @@ class RuleInvalid(ValueError):
         self.message = message
 
 
-def applies(rule: AlertRule, server: Server) -> bool:
+@dataclass
+class Watch:
+    """What evaluation reads of a rule: read as plain values, one query per scrape."""
+
+    id: int
+    kind: str
+    threshold: float | None
+    for_s: float
+    selector: dict[str, str]
+    server_id: int | None
+    model: str
+
+
+class Open(NamedTuple):
+    """An open alert as transition reads it (no model rows: this runs every scrape)."""
+
+    id: int
+    rule_id: int
+    target: str
+    state: str
+    started_at: datetime
+    value: float | None
+    cause: str
+    code: str | None  # detail["code"]: the cause of a queue-time alert
+
+
+WATCH_COLUMNS = ("id", "kind", "threshold", "for_s", "selector", "server_id", "model")
+
+
+def applies(rule: AlertRule | Watch, server: Server) -> bool:
     """Whether the rule watches this server (its model filter is applied per model)."""
     if rule.server_id is not None and rule.server_id != server.id:
         return False
@@ -40,12 +73,45 @@ def applies(rule: AlertRule, server: Server) -> bool:
     return all(str(labels.get(key)) == str(value) for key, value in (rule.selector or {}).items())
 
 
-def watching(server: Server, kinds: frozenset[str] | set[str]) -> list[AlertRule]:
-    """The enabled rules of these kinds that watch the server: one query."""
-    rows = AlertRule.objects.filter(enabled=True, kind__in=kinds).filter(
-        Q(server__isnull=True) | Q(server_id=server.id)
+def watching(server: Server, kinds: frozenset[str] | set[str]) -> list[Watch]:
+    """The enabled rules of these kinds that watch the server: one query, no model rows."""
+    rows = (
+        AlertRule.objects.filter(enabled=True, kind__in=kinds)
+        .filter(Q(server__isnull=True) | Q(server_id=server.id))
+        .order_by()
+        .values_list(*WATCH_COLUMNS)
     )
-    return [rule for rule in rows if applies(rule, server)]
+    rules = [Watch(*row) for row in rows]
+    return [rule for rule in rules if applies(rule, server)]
+
+
+OPEN_COLUMNS = ("id", "target", "state", "started_at", "value", "cause", "detail__code")
+
+
+def watching_with_open(
+    server: Server, kinds: frozenset[str] | set[str]
+) -> tuple[list[Watch], dict[tuple[int, str], Open]]:
+    """The rules of `watching` and the server's open alerts of those rules, in one query
+    (a LEFT JOIN: this runs every scrape). An open alert of a rule that no longer watches
+    the server comes too, so that it resolves."""
+    open_q = Q(alerts__server_id=server.id, alerts__state__in=["pending", "firing"])
+    rows = (
+        AlertRule.objects.filter(enabled=True, kind__in=kinds)
+        .filter(Q(server__isnull=True) | Q(server_id=server.id))
+        .annotate(open=FilteredRelation("alerts", condition=open_q))
+        .order_by()
+        .values_list(*WATCH_COLUMNS, *(f"open__{c}" for c in OPEN_COLUMNS))
+    )
+    found: dict[int, Watch] = {}
+    alerts: dict[tuple[int, str], Open] = {}
+    for row in rows:
+        rule = found.get(row[0])
+        if rule is None:
+            rule = found[row[0]] = Watch(*row[: len(WATCH_COLUMNS)])
+        alert = row[len(WATCH_COLUMNS) :]
+        if alert[0] is not None:
+            alerts[(rule.id, alert[1])] = Open(alert[0], rule.id, *alert[1:])
+    return [rule for rule in found.values() if applies(rule, server)], alerts
 
 
 def _number(field: str, value: Any) -> float:
@@ -132,6 +198,13 @@ def update(rule: AlertRule, data: dict[str, Any], user: Any) -> AlertRule:
         setattr(rule, key, value)
     rule.save()
     log.info("alert rule #%s changed by %s: %s", rule.id, getattr(user, "username", "-"), data)
+    if not rule.enabled:  # a rule switched off ends its incidents: nothing evaluates them now
+        now = timezone.now()
+        Alert.objects.filter(rule=rule, state=Alert.State.PENDING).delete()
+        firing = list(Alert.objects.filter(rule=rule, state=Alert.State.FIRING).values_list("id", flat=True))
+        ended = Alert.objects.filter(id__in=firing)
+        ended.update(state=Alert.State.RESOLVED, resolved_at=now, updated_at=now)
+        notify.changed(firing)
     return rule
 
 

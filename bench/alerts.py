@@ -1,0 +1,192 @@
+"""Benchmark (issue 11): what alert evaluation adds to a scrape, and how long a firing alert
+takes to reach a webhook.
+
+Usage (DATABASE_URL and REDIS_URL as for the app; PostgreSQL and Redis on the machine):
+    .venv/bin/python bench/alerts.py [--servers 50 --models 50 --versions 2 --rounds 6]
+
+1. Scrape cost: the simulated fleet (fleet/demo/simulator_http.py) registered and scraped
+   in rounds, each server once per round, alternating rounds with evaluation off (the hook
+   replaced by a no-op: the baseline) and on, with the 3 default rules plus 100 more (queue
+   time and failure rate at several thresholds, fleet-wide, by label selector, per model).
+   The simulated models queue, so queue-time rules fire and their causes are computed.
+2. Same scrape: a rule with for 0 fires in the very scrape that meets it.
+3. Firing to webhook: dead servers fire server_down one by one; a real Celery worker
+   delivers each to a loopback receiver; the delay from fired_at to the receiver's clock.
+The last line is JSON for bench/run.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.core.management import call_command  # noqa: E402
+
+from fleet import services  # noqa: E402
+from fleet.alerting import evaluate  # noqa: E402
+from fleet.alerting.defaults import default_rules  # noqa: E402
+from fleet.demo.machine import free_port_block  # noqa: E402
+from fleet.demo.simulator import SimOptions  # noqa: E402
+from fleet.demo.simulator_http import SimFleet  # noqa: E402
+from fleet.models import Alert, AlertRule, Server, Webhook  # noqa: E402
+
+
+def extra_rules(models: int, noisy: bool = False) -> list[dict[str, object]]:
+    """100 rules: queue time above 1..50 ms and failures above 0.1..5/s (a few hold on the
+    simulated fleet); `noisy`: above 10..500 µs and 0.01..0.5/s (hundreds hold, pending)."""
+    out: list[dict[str, object]] = []
+    for i in range(100):
+        kind = "queue_time" if i % 2 == 0 else "failure_rate"
+        scale = 1.0 if noisy else 100.0
+        threshold = 10.0 * (i + 1) * scale if kind == "queue_time" else 0.01 * (i + 1) * scale / 10
+        rule: dict[str, object] = {"name": f"bench {i}", "kind": kind, "threshold": threshold, "for_s": 30.0}
+        if i % 3 == 1:
+            rule["selector"] = {"zone": "a" if i % 2 else "b"}
+        elif i % 3 == 2:
+            rule["model"] = f"model-{i % models:03d}"
+        out.append(rule)
+    return out
+
+
+def scrape_rounds(servers: list[int], rounds: int) -> tuple[list[float], list[float]]:
+    hook = evaluate.after_scrape
+    off: list[float] = []
+    on: list[float] = []
+    for i in range(2 * rounds):
+        enabled = i % 2 == 1
+        services.evaluate.after_scrape = hook if enabled else (lambda *a, **k: None)
+        for server_id in servers:
+            start = time.perf_counter()
+            services.scrape_server(server_id)
+            (on if enabled else off).append((time.perf_counter() - start) * 1000)
+    services.evaluate.after_scrape = hook
+    return off, on
+
+
+def receiver() -> tuple[str, list[tuple[float, dict[str, object]]], ThreadingHTTPServer]:
+    got: list[tuple[float, dict[str, object]]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            got.append((time.time(), json.loads(body)))
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    httpd.daemon_threads = True
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    return f"http://127.0.0.1:{httpd.server_address[1]}/hook", got, httpd
+
+
+def delivery_delays(count: int) -> list[float]:
+    from tests.celery_process import start_worker, stop_group
+
+    url, got, httpd = receiver()
+    Webhook.objects.all().delete()
+    Webhook.objects.create(url=url, format="json")
+    AlertRule.objects.create(name="bench down", kind="server_down", for_s=0)
+    with tempfile.TemporaryDirectory() as tmp:
+        worker = start_worker(Path(tmp), "bench-alerts", beat=False)
+        try:
+            dead = [
+                Server.objects.create(name=f"bench-dead-{i}", url=f"http://127.0.0.1:{free_port_block(1)}")
+                for i in range(count)
+            ]
+            for server in dead:
+                services.scrape_server(server.id)
+                time.sleep(0.2)
+            deadline = time.monotonic() + 60
+            while len(got) < count and time.monotonic() < deadline:
+                time.sleep(0.1)
+        finally:
+            stop_group(worker.popen)
+            httpd.shutdown()
+    delays = []
+    for at, body in got:
+        alert = body["alert"]
+        assert isinstance(alert, dict)
+        fired = datetime.fromisoformat(str(alert["fired_at"]).replace("Z", "+00:00"))
+        delays.append(at - fired.astimezone(UTC).timestamp())
+    return delays
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--servers", type=int, default=50)
+    parser.add_argument("--models", type=int, default=50)
+    parser.add_argument("--versions", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=6)
+    parser.add_argument("--deliveries", type=int, default=20)
+    parser.add_argument("--noisy", action="store_true", help="thresholds most models exceed")
+    args = parser.parse_args()
+    call_command("migrate", verbosity=0)
+    Server.objects.all().delete()
+    AlertRule.objects.all().delete()
+    for fields in default_rules(5.0):
+        AlertRule.objects.create(builtin=True, **fields)
+    for fields in extra_rules(args.models, args.noisy):
+        AlertRule.objects.create(**fields)
+    options = SimOptions(servers=args.servers, models=args.models, versions=args.versions)
+    with SimFleet(options, free_port_block(args.servers)) as fleet:
+        ids = [
+            Server.objects.create(
+                name=f"sim-{i}",
+                url=fleet.url(i),
+                metrics_url=fleet.metrics_url(i),
+                labels={"zone": "a" if i % 2 else "b"},
+            ).id
+            for i in range(args.servers)
+        ]
+        for server_id in ids:  # inventory, configs, the first baseline
+            services.refresh_inventory(Server.objects.get(id=server_id))
+            services.scrape_server(server_id)
+        off, on = scrape_rounds(ids, args.rounds)
+    overhead = statistics.median(on) / statistics.median(off) - 1
+    open_alerts = Alert.objects.filter(state__in=Alert.OPEN_STATES).count()
+    print(f"| scrape, evaluation off | {len(off)} | median {statistics.median(off):.2f} ms |")
+    median_on = statistics.median(on)
+    print(f"| scrape, 103 rules | {len(on)} | median {median_on:.2f} ms ({open_alerts} open alerts) |")
+    print(f"| overhead | | {100 * overhead:+.1f} % |")
+
+    AlertRule.objects.all().delete()
+    Server.objects.all().delete()
+    delays = sorted(delivery_delays(args.deliveries))
+    p95 = delays[int(0.95 * (len(delays) - 1))] if delays else None
+    if delays:
+        print(
+            f"| firing -> webhook | {len(delays)} | p50 {statistics.median(delays):.3f} s, p95 {p95:.3f} s |"
+        )
+    same = all(a.fired_at == a.started_at for a in Alert.objects.filter(kind="server_down"))
+    print(json.dumps({
+        "servers": args.servers, "models": args.models, "versions": args.versions,
+        "scrape_ms_off": statistics.median(off), "scrape_ms_on": statistics.median(on),
+        "overhead": overhead, "open_alerts": open_alerts, "deliveries": len(delays),
+        "delivery_p50_s": statistics.median(delays) if delays else None, "delivery_p95_s": p95,
+        "same_scrape": same,
+    }))  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
