@@ -66,6 +66,8 @@ ACCESS: dict[str, Access] = {
     "audit": PAGE,
     "alerts": PAGE,
     "control": CONTROL,
+    "deployments": PAGE,
+    "rollout": PAGE,
     # API.
     "schema": Access(read=VIEWER),
     "api-servers": Access(read=VIEWER, write=ADMIN),
@@ -116,6 +118,8 @@ ACCESS: dict[str, Access] = {
     "ws-model": Access(read=VIEWER),
 }
 
+    "ws-deployments": Access(read=VIEWER),
+    "ws-rollout": Access(read=VIEWER),
 
 def rule_for(view_name: str) -> Access | None:
     """The route's row, or its namespace's; None for a route nobody gave a row."""

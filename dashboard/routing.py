@@ -7,9 +7,11 @@ from typing import Any
 
 from django.urls import path, re_path
 
-from . import consumers
+from . import consumers, consumers_deploy
 
 websocket_urlpatterns: list[Any] = [
+    path("ws/deployments/", consumers_deploy.DeploymentsConsumer.as_asgi(), name="ws-deployments"),
+    path("ws/rollouts/<int:pk>/", consumers_deploy.RolloutConsumer.as_asgi(), name="ws-rollout"),
     path("ws/fleet/", consumers.FleetConsumer.as_asgi(), name="ws-fleet"),
     path("ws/alerts/", consumers.AlertsConsumer.as_asgi(), name="ws-alerts"),
     path("ws/servers/<int:server_id>/", consumers.ServerConsumer.as_asgi(), name="ws-server"),

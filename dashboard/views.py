@@ -23,7 +23,7 @@ from fleet.control.gate import check_control
 from fleet.control.requests import request_action
 from fleet.models import Action, Server
 
-from . import pages
+from . import pages, pages_deploy
 from .refusals import status_of
 
 log = logging.getLogger(__name__)
@@ -136,6 +136,7 @@ def model_detail(request: HttpRequest, server_id: int, name: str) -> HttpRespons
         "server": server,
         "detail": detail,
         "config": pages.config_summary(detail.config),
+        "deployments": pages_deploy.of_model(server, name),
         "page": page,
         "ranges": pages.RANGES,
     }

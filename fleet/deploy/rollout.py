@@ -266,6 +266,9 @@ def _touched(rollout: Rollout) -> list[int]:
 def _begin_undo(rollout: Rollout, reason: str, end: str) -> None:
     rollout.error = reason
     rollout.undo = {"end": end, "actions": {}, "servers": _touched(rollout)}
+    for wave in rollout.waves[: rollout.wave + 1]:
+        if wave["state"] in ("loading", "baking", "passed"):
+            wave["state"] = "rolling_back"
     deployment = rollout.deployment
     spec.change(deployment, {"versions": rollout.from_versions}, reconciler_user(), kind="rolled_back")
     _event(rollout, f"rolling back ({reason}) on {len(rollout.undo['servers'])} servers")
@@ -302,6 +305,9 @@ def _step_undo(rollout: Rollout) -> None:
 
 def _end(rollout: Rollout, state: str, error: str) -> None:
     rollout.state = state
+    for wave in rollout.waves:
+        if wave["state"] == "rolling_back":
+            wave["state"] = "rolled_back" if state != State.FAILED else "failed"
     rollout.error = error
     rollout.ended_at = timezone.now()
     _event(rollout, f"ended {state}{': ' + error if error else ''}")

@@ -9,9 +9,9 @@ const PING_MS = 25000;
 const ACK_MS = 1000;
 
 // Opens ws(s)://host{path}; calls onFrame(frame), onSummary(summary), onAction(event),
-// onAlert(alert), onOpen(reconnected). On loss it retries with exponential backoff and jitter; after a
+// onAlert(alert), onDeployment(record), onRollout(record), onOpen(reconnected). On loss it retries with exponential backoff and jitter; after a
 // reconnect the page fills the gap from the API (onOpen(true)).
-export function connect(path, { onFrame, onSummary, onAction, onAlert, onOpen, onClose }) {
+export function connect(path, { onFrame, onSummary, onAction, onAlert, onDeployment, onRollout, onOpen, onClose }) {
   let delay = MIN_DELAY_MS;
   let opened = false;
   let socket = null;
@@ -46,6 +46,8 @@ export function connect(path, { onFrame, onSummary, onAction, onAlert, onOpen, o
       else if (message.type === "fleet.summary") onSummary?.(message);
       else if (message.type === "fleet.action") onAction?.(message);
       else if (message.type === "fleet.alert") onAlert?.(message);
+      else if (message.type === "fleet.deployment") onDeployment?.(message);
+      else if (message.type === "fleet.rollout") onRollout?.(message);
     });
     ws.addEventListener("close", () => {
       clearTimeout(ackTimer);
