@@ -116,10 +116,10 @@ ACCESS: dict[str, Access] = {
     "ws-alerts": Access(read=VIEWER),
     "ws-server": Access(read=VIEWER),
     "ws-model": Access(read=VIEWER),
-}
-
     "ws-deployments": Access(read=VIEWER),
     "ws-rollout": Access(read=VIEWER),
+}
+
 
 def rule_for(view_name: str) -> Access | None:
     """The route's row, or its namespace's; None for a route nobody gave a row."""
