@@ -142,6 +142,8 @@ class Batching(APIView):
         except triton.TritonError as exc:
             return _unavailable(exc)
 
+
+class ChangeBatching(APIView):
     @extend_schema(
         request=BatchingChange,
         responses={
@@ -203,7 +205,7 @@ class DebugSessionSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     server = serializers.IntegerField()
     model = serializers.CharField()
-    state = serializers.ChoiceField(choices=DebugSession.State.choices)
+    state = serializers.CharField(help_text="active, reverted, or failed (the revert could not be applied).")
     requested_by = serializers.CharField(allow_null=True)
     started_at = serializers.DateTimeField()
     ends_at = serializers.DateTimeField()
@@ -219,14 +221,16 @@ class DebugRequest(serializers.Serializer):
     minutes = serializers.IntegerField(min_value=debug.MIN_MINUTES, max_value=debug.MAX_MINUTES)
 
 
-class Debug(APIView):
+class DebugSessions(APIView):
     @extend_schema(responses=DebugSessionSerializer(many=True))
     def get(self, request: Request, pk: int, name: str) -> Response:
-        """The model's debug sessions on this server, newest first (the active one first)."""
+        """The model's debug sessions on this server, newest first."""
         server = get_object_or_404(Server, pk=pk)
         rows = DebugSession.objects.filter(server=server, model=name).select_related("requested_by")[:20]
         return Response([debug.serialize(s) for s in rows])
 
+
+class Debug(APIView):
     @extend_schema(
         request=DebugRequest,
         responses={201: DebugSessionSerializer, 400: ActionRefused, 403: ActionRefused, 409: ActionRefused},

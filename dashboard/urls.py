@@ -83,7 +83,17 @@ urlpatterns = [
         name="api-model-batching",
     ),
     path("api/servers/<int:pk>/internals/", api_inside.Internals.as_view(), name="api-server-internals"),
+    path(
+        "api/servers/<int:pk>/models/<str:name>/batching/change/",
+        api_inside.ChangeBatching.as_view(),
+        name="api-model-batching-change",
+    ),
     path("api/servers/<int:pk>/models/<str:name>/debug/", api_inside.Debug.as_view(), name="api-model-debug"),
+    path(
+        "api/servers/<int:pk>/models/<str:name>/debug/sessions/",
+        api_inside.DebugSessions.as_view(),
+        name="api-model-debug-sessions",
+    ),
     path("api/actions/", api_control.ActionList.as_view(), name="api-actions"),
     path("api/actions/<int:pk>/", api_control.ActionDetail.as_view(), name="api-action"),
     path("api/alert-rules/", api_alerts.RuleList.as_view(), name="api-alert-rules"),

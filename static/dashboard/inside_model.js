@@ -118,18 +118,18 @@ if (batching) {
     if (form.get("max_queue_delay_microseconds")) body.max_queue_delay_microseconds = Number(form.get("max_queue_delay_microseconds"));
     const sizes = String(form.get("preferred_batch_size") ?? "").split(",").map((x) => x.trim()).filter(Boolean);
     if (sizes.length) body.preferred_batch_size = sizes.map(Number);
-    const { ok, data } = await call("/batching/", "POST", body);
+    const { ok, data } = await call("/batching/change/", "POST", body);
     say(ok ? `change #${data.id} queued` : data.detail ?? JSON.stringify(data));
   });
   document.getElementById("batching-revert").addEventListener("click", async () => {
-    const { ok, data } = await call("/batching/", "POST", { revert: true });
+    const { ok, data } = await call("/batching/change/", "POST", { revert: true });
     say(ok ? `revert #${data.id} queued` : data.detail ?? JSON.stringify(data));
   });
 }
 
 // --- debug sessions
 async function refreshDebug() {
-  const { ok, data } = await call("/debug/");
+  const { ok, data } = await call("/debug/sessions/");
   if (!ok) return;
   document.querySelector("#debug-sessions tbody").replaceChildren(...data.map((s) => {
     const tr = row([`#${s.id}`, s.state, s.requested_by ?? DASH, new Date(s.ends_at).toLocaleTimeString(), JSON.stringify(s.applied), s.notes || s.revert_error || ""]);

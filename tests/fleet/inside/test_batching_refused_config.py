@@ -23,7 +23,7 @@ def test_it_keeps_the_old_config_and_shows_tritons_error(
 
     before = client_for(viewer).get(url).json()["settings"]
     # A preferred batch size above max_batch_size (8): Triton refuses the config.
-    response = client_for(operator).post(url, {"preferred_batch_size": [64]}, format="json")
+    response = client_for(operator).post(f"{url}change/", {"preferred_batch_size": [64]}, format="json")
     assert response.status_code == 202, response.json()
     action = wait_action(response.json()["action_id"])
 
@@ -33,11 +33,11 @@ def test_it_keeps_the_old_config_and_shows_tritons_error(
     body = client_for(viewer).get(url).json()
     assert body["settings"] == before and 64 not in before["preferred_batch_size"]
     assert body["change"]["state"] == "failed" and body["change"]["error"] == action.error
-    assert client_for(viewer).post(url, {"revert": True}, format="json").status_code == 403
+    assert client_for(viewer).post(f"{url}change/", {"revert": True}, format="json").status_code == 403
 
 
 def test_it_refuses_a_viewer_and_an_empty_change(viewer, operator, scraped) -> None:
-    url = f"/api/servers/{scraped.id}/models/fast/batching/"
+    url = f"/api/servers/{scraped.id}/models/fast/batching/change/"
     assert (
         client_for(viewer).post(url, {"max_queue_delay_microseconds": 10}, format="json").status_code == 403
     )

@@ -25,12 +25,13 @@ def test_it_raises_the_mean_batch_size_and_reverts(
     services.refresh_inventory(server)
     vera, otto = client_for(viewer), client_for(operator)
     url = f"/api/servers/{server.id}/models/fast/batching/"
+    change = f"{url}change/"
     first = vera.get(url)
     assert first.status_code == 200, first.json()
     assert first.json()["settings"]["max_queue_delay_microseconds"] == 500
 
     hammer(triton.http_url, "fast", clients=16, seconds=SECONDS)
-    response = otto.post(url, {"max_queue_delay_microseconds": 5000}, format="json")
+    response = otto.post(change, {"max_queue_delay_microseconds": 5000}, format="json")
     assert response.status_code == 202, response.json()
     action = wait_action(response.json()["action_id"])
     assert action.state == Action.State.SUCCEEDED, action.error
@@ -47,7 +48,7 @@ def test_it_raises_the_mean_batch_size_and_reverts(
     # Equal windows, to the reading nearest the start of the "before" one.
     assert abs(before["seconds"] - after["seconds"]) < 2.0, compare
 
-    revert = otto.post(url, {"revert": True}, format="json")
+    revert = otto.post(change, {"revert": True}, format="json")
     assert revert.status_code == 202, revert.json()
     assert wait_action(revert.json()["action_id"]).state == Action.State.SUCCEEDED
     assert vera.get(url).json()["settings"]["max_queue_delay_microseconds"] == 500
