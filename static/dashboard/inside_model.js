@@ -3,6 +3,7 @@
 import { drawDag } from "./dag.js";
 import { DASH, duration, rate } from "./format.js";
 import { readPage } from "./format.js";
+import { connect } from "./live.js";
 
 const root = document.getElementById("inside");
 const page = readPage();
@@ -41,12 +42,11 @@ async function refreshPipeline() {
     return;
   }
   drawDag(dag, data, modelUrl);
+  dag.dataset.at = data.at ?? "";
   document.getElementById("pipeline-note").textContent = data.at ? `figures from the scrape at ${new Date(data.at * 1000).toLocaleTimeString()}` : "no scrape with figures yet";
 }
-if (dag) {
-  refreshPipeline();
-  setInterval(refreshPipeline, every);
-}
+// Each scrape of this server sends the model's socket a frame: the steps' figures are new.
+if (dag) refreshPipeline();
 
 // --- batching
 const batching = document.getElementById("batching-panel");
@@ -151,3 +151,14 @@ document.getElementById("debug-revert").addEventListener("click", async () => {
 });
 refreshDebug();
 setInterval(refreshDebug, Math.max(every, 10000));
+
+// The model's socket (a second connection next to model.js's): a scrape's frame redraws the
+// pipeline; the end of an action on this model (a batching change) refreshes the batching view.
+connect(page.ws, {
+  onFrame: (frame) => {
+    if (dag && frame.server_id === Number(root.dataset.server)) refreshPipeline();
+  },
+  onAction: (action) => {
+    if (batching && action.server === Number(root.dataset.server) && !["queued", "running"].includes(action.state)) refreshBatching();
+  },
+});

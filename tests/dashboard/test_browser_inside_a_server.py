@@ -69,6 +69,13 @@ def test_it_draws_the_dag_the_histogram_and_the_internals(
         assert "inf/s" in figures and not figures.startswith("—"), figures  # live figures
         assert page.locator("i").count() == 0 and page.locator("img").count() == 0
         assert page.locator("#pipeline-dag .bottleneck").count() == 1
+        # The next scrape's frame on the model's socket redraws the figures.
+        drawn = page.locator("#pipeline-dag").get_attribute("data-at")
+        send_inferences(triton.http_url, "pipeline", 5)
+        scrape(server.id)
+        page.wait_for_function(
+            f"document.getElementById('pipeline-dag').dataset.at !== '{drawn}'", timeout=15000
+        )
         screenshot(page, "inside-pipeline")
 
         page.locator("#pipeline-dag .dag-step[data-step='1'] a").click()
