@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import requests
 
 from fleet.demo.localfleet import TritonProcess
@@ -23,7 +25,8 @@ def test_it_shows_hits_and_misses_per_model(db, tmp_path, server_for) -> None:
     try:
         triton.wait_ready()
         server = server_for(triton)
-        body = {"inputs": [{"name": "INPUT0", "shape": [1], "datatype": "FP32", "data": [1.0]}]}
+        tensor = {"name": "INPUT0", "shape": [1], "datatype": "FP32", "data": [1.0]}
+        body: dict[str, Any] = {"inputs": [tensor]}
         for _ in range(3):  # one miss, then two hits of the same request
             requests.post(
                 f"{triton.http_url}/v2/models/versioned/infer", json=body, timeout=10
