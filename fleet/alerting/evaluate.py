@@ -112,29 +112,27 @@ def _after_scrape(
     load: causes.ServerLoad | None = None
     not_ready: dict[str, str] | None = None
     found_causes: dict[str, causes.Cause] = {}
+    # Each figure a threshold rule reads, largest first: a rule stops at its threshold.
+    queues = _largest(figures, "queue_us_per_request")
+    failures = _largest(figures, "failures_per_s")
     for rule in watching:
         if rule.kind == Kind.SERVER_DOWN and not up:
             seen.append(Seen(rule, cause=f"{status}: {error}"[:2000], detail={"error": error[:2000]}))
         elif rule.kind == Kind.SCRAPE_ERRORS and up and error:
             seen.append(Seen(rule, cause=error[:2000], detail={"error": error[:2000]}))
         elif rule.kind == Kind.QUEUE_TIME:
-            for model, f in figures.items():
-                queue = f.get("queue_us_per_request")
-                if queue is None or (rule.model and model != rule.model) or queue <= (rule.threshold or 0):
-                    continue
+            for model, queue in above(queues, rule):
                 found = found_causes.get(model)
                 if found is None:  # once per model, however many rules watch it
                     load = load or _server_load(server, values)
                     ratio, count = busy.get(model, (None, None))
-                    found = causes.queue_cause(model, f, ratio, count, shapes(server).get(model), load)
+                    shape = shapes(server).get(model)
+                    found = causes.queue_cause(model, figures[model], ratio, count, shape, load)
                     found_causes[model] = found
                 detail = {"code": found.code, "threshold_us": rule.threshold, **found.detail}
                 seen.append(Seen(rule, model, queue, found.text, detail))
         elif rule.kind == Kind.FAILURE_RATE:
-            for model, f in figures.items():
-                rate = f.get("failures_per_s")
-                if rate is None or (rule.model and model != rule.model) or rate <= (rule.threshold or 0):
-                    continue
+            for model, rate in above(failures, rule):
                 text = f"{rate:.3g} failures/s (threshold {rule.threshold:g})"
                 seen.append(Seen(rule, model, rate, text, {"failures_per_s": rate}))
         elif rule.kind == Kind.MODEL_NOT_READY and up:
@@ -144,6 +142,24 @@ def _after_scrape(
                     seen.append(Seen(rule, model, None, f"not READY: {reason}"[:2000], {"reason": reason}))
     changed = transition(server, seen, at, since or at, open_rows)
     notify.changed(changed)
+
+
+def _largest(figures: dict[str, saturation.ModelFigures], key: str) -> list[tuple[str, float]]:
+    found = [(model, float(v)) for model, f in figures.items() if isinstance(v := f.get(key), int | float)]
+    return sorted(found, key=lambda pair: -pair[1])
+
+
+def above(ranked: list[tuple[str, float]], rule: rules.Watch) -> list[tuple[str, float]]:
+    """The models whose figure is above the rule's threshold (its one model, if it has one)."""
+    threshold = rule.threshold or 0.0
+    if rule.model:
+        return [(m, v) for m, v in ranked if m == rule.model and v > threshold]
+    out = []
+    for model, value in ranked:
+        if value <= threshold:
+            break
+        out.append((model, value))
+    return out
 
 
 def _server_load(server: Server, values: Sequence[Derived]) -> causes.ServerLoad:

@@ -44,7 +44,10 @@ def queue(alerts: Sequence[Alert]) -> list[int]:
 
 def send(delivery_id: int, countdown: float | None = None) -> None:
     try:
-        current_app.signature(DELIVER_TASK, args=(delivery_id,)).apply_async(countdown=countdown or 0)
+        task = current_app.signature(DELIVER_TASK, args=(delivery_id,))
+        # No countdown at all for a first attempt: a countdown makes an ETA task, which the
+        # worker holds in its timer instead of running it at once.
+        task.apply_async(countdown=countdown) if countdown else task.apply_async()
     except Exception:  # the broker is down: the row stays pending, visible in the log
         log.exception("could not queue webhook delivery %s", delivery_id)
 
