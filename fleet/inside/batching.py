@@ -28,6 +28,7 @@ from ..control.requests import request_action
 from ..models import Action, BatchReading, Server
 
 KEEP = timedelta(days=1)  # readings older than this are deleted as new ones come
+KEEP_EVERY = timedelta(seconds=2)  # at most one kept reading per model this often
 TUNED = ("max_queue_delay_microseconds", "preferred_batch_size")
 
 
@@ -73,11 +74,14 @@ def totals_of(stats: list[dict[str, Any]], at: float) -> Totals:
 
 
 def read(server: Server, name: str) -> Totals:
-    """Read the model's statistics now and keep the reading."""
+    """Read the model's statistics now; keep the reading unless one was kept within
+    KEEP_EVERY (many open pages must not write a row each per poll)."""
     now = timezone.now()
     totals = totals_of(triton.model_stats(server, name), now.timestamp())
-    BatchReading.objects.create(server=server, model=name, at=now, totals=totals)
-    BatchReading.objects.filter(server=server, model=name, at__lt=now - KEEP).delete()
+    kept = BatchReading.objects.filter(server=server, model=name)
+    if not kept.filter(at__gt=now - KEEP_EVERY).exists():
+        BatchReading.objects.create(server=server, model=name, at=now, totals=totals)
+        kept.filter(at__lt=now - KEEP).delete()
     return totals
 
 
