@@ -35,7 +35,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULT = ROOT / "var" / "benchmarks" / "bench.json"
-STEPS = ("parse", "storage", "fleet", "fresh", "prometheus", "overview")
+STEPS = ("parse", "storage", "fleet", "fresh", "prometheus", "overview", "alerts")
 
 
 @dataclass
@@ -218,6 +218,28 @@ def step_overview(sizes: Sizes, figures: dict[str, Any]) -> list[Row]:
     return rows
 
 
+def step_alerts(sizes: Sizes, figures: dict[str, Any]) -> list[Row]:
+    """Issue 11: bench/alerts.py (evaluation's cost per scrape, same-scrape firing, firing to
+    webhook through a real worker)."""
+    servers, models, versions, _ = sizes.fleet()
+    size = ["--servers", str(servers), "--models", str(models), "--versions", str(versions)]
+    short = [] if sizes.full else ["--rounds", "2", "--deliveries", "10"]
+    text = _script(["bench/alerts.py", *size, *short])
+    got = json.loads(text.strip().splitlines()[-1])
+    figures["alerts"] = got
+    where = f"{servers} × {models} × {versions}{'' if sizes.full else ' (CI size)'}"
+    p95 = got["delivery_p95_s"]
+    return [
+        Row(f"alert evaluation per scrape, 3 + 100 rules, {where}", "≤ 10 % of the scrape",
+            f"{got['hook_ms']:.2f} ms = {100 * got['hook_share']:.1f} % (whole scrape "
+            f"{got['scrape_ms_off']:.1f} → {got['scrape_ms_on']:.1f} ms)", got["hook_share"] <= 0.10),
+        Row("condition met (after `for`) → firing", "the same scrape", "same scrape" if got["same_scrape"]
+            else "later", bool(got["same_scrape"])),
+        Row("firing → webhook delivered (real worker)", "p95 ≤ 2 s",
+            "not measured" if p95 is None else f"p95 {p95:.3f} s", None if p95 is None else p95 <= 2.0),
+    ]  # fmt: skip
+
+
 def table(rows: list[Row]) -> str:
     mark = {True: "yes", False: "**no**", None: "–"}
     lines = ["| what | target | measured | holds? |", "|---|---|---|---|"]
@@ -236,7 +258,7 @@ def main() -> int:
     sizes = Sizes(args.full)
     steps: dict[str, Callable[[Sizes, dict[str, Any]], list[Row]]] = {
         "parse": step_parse, "storage": step_storage, "fleet": step_fleet, "fresh": step_fresh,
-        "prometheus": step_prometheus, "overview": step_overview,
+        "prometheus": step_prometheus, "overview": step_overview, "alerts": step_alerts,
     }  # fmt: skip
     started_at = time.strftime("%a %b %d %H:%M:%S UTC %Y", time.gmtime())
     figures: dict[str, Any] = {"date": started_at, "full": args.full, "load_average_start": os.getloadavg()}
