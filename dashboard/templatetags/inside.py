@@ -9,7 +9,7 @@ from typing import Any
 from django import template
 
 from fleet.inside.pipeline import ensembles_using, steps_of
-from fleet.models import ModelConfig, Server
+from fleet.models import DebugSession, ModelConfig, Server
 
 register = template.Library()
 
@@ -31,3 +31,16 @@ def inside_model(context: dict[str, Any], server: Server, name: str) -> dict[str
 @register.inclusion_tag("dashboard/_internals.html")
 def internals_panel(server: Server) -> dict[str, Any]:
     return {"server": server}
+
+
+@register.inclusion_tag("dashboard/_debug_audit.html")
+def debug_audit(filters: dict[str, str]) -> dict[str, Any]:
+    """The audit page's record of debug sessions, filtered like its actions."""
+    rows = DebugSession.objects.select_related("server", "requested_by")
+    if filters.get("server", "").isdigit():
+        rows = rows.filter(server_id=int(filters["server"]))
+    if filters.get("model"):
+        rows = rows.filter(model=filters["model"])
+    if filters.get("user"):
+        rows = rows.filter(requested_by__username=filters["user"])
+    return {"sessions": rows[:200]}
