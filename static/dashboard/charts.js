@@ -26,6 +26,12 @@ export class TimeChart {
     this.open = spec.traces.map(() => false); // a trace's last point has a value
     this.stack = spec.stacked ? new Stack(spec.traces.length) : null;
     this.appending = Promise.resolve();
+    // Alerts and actions from the page's timeline (static/dashboard/timeline.js).
+    this.marks = [];
+    document.addEventListener("fleetdeck:marks", (event) => {
+      this.marks = event.detail;
+      if (this.loaded && !this.empty) Plotly.relayout(this.el, this.annotations());
+    });
   }
 
   seriesUrl(trace, since) {
@@ -286,6 +292,7 @@ export class TimeChart {
   annotations() {
     // An empty chart has no time axis to place events on: only its note.
     const events = this.empty ? [] : (this.spec.events ?? []);
+    const marks = this.empty ? [] : this.marks.map((m) => ({ ...m, at: Date.parse(m.at) / 1000 }));
     const notes = events.map((e) => ({
       xref: "x", yref: "paper", x: plotTime(e.at), y: 1, yanchor: "bottom", xanchor: "right", showarrow: false,
       font: { size: 10, color: "#3c4043" },
@@ -298,11 +305,21 @@ export class TimeChart {
         text: plotlyText(this.spec.empty ?? NO_DATA),
       });
     }
+    const line = (at, color, dash) => ({
+      type: "line", xref: "x", yref: "paper", x0: plotTime(at), x1: plotTime(at), y0: 0, y1: 1,
+      line: { color, width: 1, dash },
+    });
+    const color = (m) => (m.kind === "alert" ? "#d93025" : "#1a73e8");
+    notes.push(...marks.map((m) => ({
+      xref: "x", yref: "paper", x: plotTime(m.at), y: 0, yanchor: "bottom", xanchor: "left",
+      showarrow: false, font: { size: 10, color: color(m) },
+      text: m.kind === "alert" ? "⚠" : "⚙", hovertext: plotlyText(m.title),
+    })));
     return {
-      shapes: events.map((e) => ({
-        type: "line", xref: "x", yref: "paper", x0: plotTime(e.at), x1: plotTime(e.at), y0: 0, y1: 1,
-        line: { color: e.new === "READY" ? "#188038" : "#d93025", width: 1, dash: "dot" },
-      })),
+      shapes: [
+        ...events.map((e) => line(e.at, e.new === "READY" ? "#188038" : "#d93025", "dot")),
+        ...marks.map((m) => line(m.at, color(m), "dash")),
+      ],
       annotations: notes,
     };
   }

@@ -39,6 +39,9 @@ async function load() {
   list.replaceChildren(...entries.map((entry) => item(entry, at)));
   panel.querySelector("[data-timeline-empty]").hidden = entries.length > 0;
   if (at) panel.querySelector(".timeline-near")?.scrollIntoView({ block: "nearest" });
+  // Alerts and actions as chart annotations (static/dashboard/charts.js listens).
+  const marks = entries.filter((e) => e.kind === "alert" || e.kind === "action");
+  document.dispatchEvent(new CustomEvent("fleetdeck:marks", { detail: marks }));
 }
 
 if (panel) {
