@@ -9,7 +9,7 @@ from celery import shared_task
 from django.conf import settings
 
 from . import own_stats, services, storage
-from .alerting import webhooks
+from .alerting import evaluate, webhooks
 from .autopilot import idle
 from .control import requests, runner
 from .deploy import reconcile, rollout
@@ -29,6 +29,10 @@ def dispatch_scrapes() -> int:
         scrape_fleet_via_prometheus.apply_async(expires=expires)
     for server_id in ids:
         scrape.apply_async((server_id,), {"dispatched_at": time.time()}, expires=expires)
+    try:  # servers whose scrapes stopped arriving: server_down (fleet/alerting/evaluate.py)
+        evaluate.stale_servers()
+    except Exception:
+        log.exception("stale-server check failed; next tick")
     return len(ids)
 
 

@@ -19,15 +19,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from .. import own_stats
 from ..derive import Derived
-from ..models import Action, Alert, AlertRule, ModelConfig, ModelVersion, Server
+from ..models import Action, Alert, AlertRule, DeploymentTarget, ModelConfig, ModelVersion, Server
 from . import causes, notify, rules, saturation
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,8 @@ Kind = AlertRule.Kind
 SCRAPE_KINDS = frozenset(
     {Kind.QUEUE_TIME, Kind.FAILURE_RATE, Kind.MODEL_NOT_READY, Kind.SERVER_DOWN, Kind.SCRAPE_ERRORS}
 )
+# A server marked up without a scrape for this many intervals is stale.
+STALE_INTERVALS = 3
 # Reasons Triton gives a model that is simply not loaded (not a failure).
 NOT_LOADED = frozenset({"", "unloaded", "not loaded"})
 
@@ -175,20 +178,41 @@ def _server_load(server: Server, values: Sequence[Derived]) -> causes.ServerLoad
 
 
 def _not_ready(server: Server) -> dict[str, str]:
-    """Models with no READY version that Triton reports a failure (or a load under way) for."""
+    """Models that should serve and have no READY version: those a deployment (not paused)
+    puts on this server, and those Triton reports a failure (or a load under way) for."""
     rows: dict[str, list[tuple[str, str]]] = {}
     for name, state, reason in ModelVersion.objects.filter(server_id=server.id).values_list(
         "name", "state", "reason"
     ):
         rows.setdefault(name, []).append((state, reason))
+    deployed = DeploymentTarget.objects.filter(server_id=server.id, deployment__paused=False)
     out: dict[str, str] = {}
+    for name, deployment in deployed.values_list("deployment__model", "deployment__name"):
+        if name not in rows:
+            out[name] = f"deployed by {deployment} but not in the repository index"
+        elif not any(state == ModelVersion.State.READY for state, _ in rows[name]):
+            shown = ", ".join(sorted({f"{s} {r}".strip() for s, r in rows[name]}))
+            out[name] = f"deployed by {deployment}; Triton shows {shown}"
     for name, states in rows.items():
-        if any(state == ModelVersion.State.READY for state, _ in states):
+        if name in out or any(state == ModelVersion.State.READY for state, _ in states):
             continue
         bad = [f"{state} {reason}".strip() for state, reason in states if reason not in NOT_LOADED]
         if bad or any(state == ModelVersion.State.LOADING for state, _ in states):
             out[name] = "; ".join(bad) or "LOADING"
     return out
+
+
+def stale_servers(now: datetime | None = None) -> int:
+    """Beat's fan-out (fleet.tasks.dispatch_scrapes): a server still marked up whose last
+    scrape is older than three intervals is stale (its scrapes expire unrun, or hang):
+    `server_down` holds for it. Returns how many. One query when none is."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=STALE_INTERVALS * settings.FLEET_SCRAPE_INTERVAL)
+    stale = list(Server.objects.filter(status=Server.Status.UP, last_scrape_at__lt=cutoff))
+    for server in stale:
+        age = (now - server.last_scrape_at).total_seconds() if server.last_scrape_at else 0.0
+        after_scrape(server, "stale", [], now, server.last_scrape_at, f"no scrape for {age:.0f} s")
+    return len(stale)
 
 
 def transition(

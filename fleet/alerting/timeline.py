@@ -4,6 +4,8 @@ happened, built from the records FleetDeck already keeps:
 - control actions, rollouts' and the autopilot's included (Action), with their parameters
   (a config override is how a config change is made, so it shows here);
 - alerts firing and resolving (Alert);
+- config changes: the changes of deployments that put a model on the server (desired
+  state: versions, config overrides);
 - the server going down (its gap markers) and coming back (the next stored scrape).
 """
 
@@ -15,7 +17,7 @@ from typing import TypedDict
 from django.db.models import Q
 from django.utils import timezone
 
-from ..models import Action, Alert, Block, ModelEvent, Server
+from ..models import Action, Alert, Block, DeploymentChange, ModelEvent, Server
 from .records import iso
 
 LIMIT = 300  # entries of each source at most
@@ -24,7 +26,7 @@ GAPS = 30  # down/up pairs at most (each "up" is one indexed query)
 
 class Entry(TypedDict):
     at: str | None  # ISO 8601, UTC
-    kind: str  # state | action | alert | down | up
+    kind: str  # state | action | alert | config | down | up
     model: str
     title: str
     detail: str
@@ -76,6 +78,13 @@ def timeline(server: Server, model: str | None = None, hours: float = 24.0) -> l
         what = f"{al.kind}{f' {al.model}' if al.model else ''}"
         add(al.fired_at, "alert", al.model, f"{what} firing", al.cause, al.id)
         add(al.resolved_at, "alert", al.model, f"{what} resolved", "", al.id)
+    changes = DeploymentChange.objects.filter(at__gte=since, deployment__targets__server=server)
+    if model is not None:
+        changes = changes.filter(deployment__model=model)
+    for c in changes.select_related("deployment", "changed_by").distinct().order_by("-at")[:LIMIT]:
+        who = c.changed_by.username if c.changed_by else "-"
+        name = c.deployment.model if c.deployment else ""
+        add(c.at, "config", name, f"deployment {c.deployment_name} {c.kind} by {who}", str(c.changes), c.id)
     gaps = Block.objects.filter(server=server, data__isnull=True, at__gte=since).order_by("-at")[:GAPS]
     for gap in gaps:
         add(gap.at, "down", "", f"{server.name} stopped answering")

@@ -11,7 +11,7 @@ import requests
 from django.contrib.auth.models import User
 
 from fleet import services
-from fleet.models import AlertRule, Server
+from fleet.models import AlertRule, Deployment, DeploymentChange, DeploymentTarget, Server
 from tests.conftest import client_for
 from tests.triton_fixtures import TritonFactory
 
@@ -33,6 +33,12 @@ def test_it_lists_state_changes_down_up_and_alerts_newest_first(
     triton.wait_ready()
     services.scrape_server(Server.objects.get(id=server.id).id)
 
+    deployment = Deployment.objects.create(name="fast-here", model="fast", versions="latest")
+    DeploymentTarget.objects.create(deployment=deployment, server=server)
+    DeploymentChange.objects.create(
+        deployment=deployment, deployment_name="fast-here", kind="changed", changes={"versions": [[1], [2]]}
+    )
+
     vera = client_for(viewer)
     whole = vera.get(f"/api/servers/{server.id}/timeline/").json()
     titles = [e["title"] for e in whole]
@@ -47,4 +53,6 @@ def test_it_lists_state_changes_down_up_and_alerts_newest_first(
     assert {e["model"] for e in fast} <= {"fast", ""}  # its own entries and the server's
     assert not any(e["title"].startswith("versioned") for e in fast)
     assert any(e["kind"] == "state" and e["model"] == "fast" for e in fast)
+    (change,) = [e for e in fast if e["kind"] == "config"]
+    assert change["title"] == "deployment fast-here changed by -" and "[1], [2]" in change["detail"]
     assert vera.get(f"/api/servers/{server.id}/timeline/", {"hours": "-1"}).status_code == 400
