@@ -341,9 +341,10 @@ FLEET_AUTOPILOT_INTERVAL = env_float("FLEET_AUTOPILOT_INTERVAL", 15.0, minimum=0
 # load keeps failing waits this, doubling, up to FLEET_DEPLOY_BACKOFF_MAX between tries.
 FLEET_DEPLOY_RECONCILE_INTERVAL = env_float("FLEET_DEPLOY_RECONCILE_INTERVAL", 15.0, minimum=0.1)
 FLEET_DEPLOY_BACKOFF_MAX = env_float("FLEET_DEPLOY_BACKOFF_MAX", 600.0)
-# How often a running rollout looks at its wave (loads, bake window); a rollout that no
-# worker advanced for FLEET_DEPLOY_ROLLOUT_LEASE is taken up again by the next reconcile.
-FLEET_DEPLOY_ROLLOUT_POLL = env_float("FLEET_DEPLOY_ROLLOUT_POLL", 1.0, minimum=0.05)
+# How often a running rollout looks at its wave's loads (a bake's end is waited for exactly);
+# a rollout no worker advanced for FLEET_DEPLOY_ROLLOUT_LEASE is taken up again by the next
+# reconcile.
+FLEET_DEPLOY_ROLLOUT_POLL = env_float("FLEET_DEPLOY_ROLLOUT_POLL", 0.25, minimum=0.05)
 FLEET_DEPLOY_ROLLOUT_LEASE = env_float("FLEET_DEPLOY_ROLLOUT_LEASE", 30.0)
 # A rollout still running this long after it started ends failed (rolled back).
 FLEET_DEPLOY_ROLLOUT_MAX_AGE = env_float("FLEET_DEPLOY_ROLLOUT_MAX_AGE", 6 * 3600.0)

@@ -14,6 +14,7 @@ empty for "latest"; `config_overrides`, merged into the config) is run here:
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from .. import triton
@@ -66,9 +67,13 @@ def run(action: Action) -> tuple[str, float]:
     except triton.TritonError as exc:
         raise ActionFailed(f"{exc}{_undo_preload(server, name) if preloaded else ''}") from exc
     want = expected(action)
+    swapping = time.monotonic()
     found = verify.wait_for(
         server, name, lambda r: matches(action, r), f"versions {sorted(want) or 'latest'} READY and no other"
     )
+    # How long the index took to show only the wanted versions after the load returned:
+    # mostly Triton unloading the versions the policy dropped.
+    _note(action, {"swap_s": round(time.monotonic() - swapping, 3)})
     return (
         f"loaded in {duration:.2f} s with version_policy {policy}; READY versions {sorted(ready(found))}"
         f" (before: {before})",

@@ -72,6 +72,9 @@ class _Inventory:
             (t.deployment_id, t.server_id): t
             for t in DeploymentTarget.objects.filter(deployment__in=deployments).select_related("action")
         }
+        self.of_deployment: dict[int, list[DeploymentTarget]] = defaultdict(list)
+        for target in self.targets.values():
+            self.of_deployment[target.deployment_id].append(target)
         self.rollouts = dict(
             Rollout.objects.filter(state__in=Rollout.ACTIVE_STATES).values_list("deployment_id", "id")
         )
@@ -98,27 +101,37 @@ def _pass(deployments: list[Deployment], now: datetime) -> int:
     for deployment in deployments:
         servers = selector.servers_of(deployment, inventory.servers)
         chosen = {s.id for s in servers}
-        DeploymentTarget.objects.filter(deployment=deployment).exclude(server_id__in=chosen).delete()
-        changed = False
+        gone = [t.id for t in inventory.of_deployment.get(deployment.id, []) if t.server_id not in chosen]
+        changed = bool(gone)
+        if gone:
+            DeploymentTarget.objects.filter(id__in=gone).delete()
         for server in servers:
             target = inventory.targets.get((deployment.id, server.id))
             if target is None:
                 target = DeploymentTarget(deployment=deployment, server=server)
-            before = (target.state, target.detail, target.actual_versions, target.error)
+            before = None if target.pk is None else _fields(target)
             if _needs_load(deployment, server, target, inventory, now):
                 bot = bot or reconciler_user()
                 requested += _request(deployment, server, target, inventory, bot)
-            if target.pk is None or before != (
-                target.state,
-                target.detail,
-                target.actual_versions,
-                target.error,
-            ):
-                changed = True
-            target.save()
+            after = _fields(target)
+            if before != after:  # a pass over a fleet in sync writes nothing
+                target.save()
+                changed = changed or before is None or before[:4] != after[:4]
         if changed:
             record.publish_deployment(deployment.id)
     return requested
+
+
+def _fields(target: DeploymentTarget) -> tuple[Any, ...]:
+    return (
+        target.state,
+        target.detail,
+        list(target.actual_versions),
+        target.error,
+        target.action_id,
+        target.failures,
+        target.retry_at,
+    )
 
 
 def _needs_load(

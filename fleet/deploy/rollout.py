@@ -136,12 +136,22 @@ def advance(rollout_id: int) -> None:
                 _begin_undo(rollout, f"{type(exc).__name__}: {exc}", State.FAILED)
         rollout.save()
         running = rollout.state == State.RUNNING
+        delay = _next_step_in(rollout)
     record.publish_rollout(rollout_id)
     record.publish_deployment(rollout.deployment_id)
     if running:
-        send(rollout_id, settings.FLEET_DEPLOY_ROLLOUT_POLL)
+        send(rollout_id, delay)
     else:
         current_app.signature(RECONCILE_TASK, args=(rollout.deployment_id,)).delay()
+
+
+def _next_step_in(rollout: Rollout) -> float:
+    """A baking wave's next step is when its bake ends; otherwise a poll interval."""
+    poll = float(settings.FLEET_DEPLOY_ROLLOUT_POLL)
+    wave = rollout.waves[rollout.wave] if not rollout.undo and rollout.wave < len(rollout.waves) else {}
+    if wave.get("state") == "baking":
+        return max(wave["bake_until"] - timezone.now().timestamp(), 0.0) + 0.01
+    return poll
 
 
 def _servers(ids: list[int]) -> dict[int, Server]:
@@ -257,6 +267,7 @@ def _step_wave(rollout: Rollout) -> None:
         if rollout.wave + 1 >= len(rollout.waves):
             return _end(rollout, State.SUCCEEDED, "")
         rollout.wave += 1
+        return _step_wave(rollout)  # the next wave's loads at once, not a poll later
 
 
 def _touched(rollout: Rollout) -> list[int]:

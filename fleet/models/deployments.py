@@ -74,7 +74,7 @@ class DeploymentTarget(models.Model):
     action = models.ForeignKey(Action, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     failures = models.PositiveIntegerField(default=0)
     retry_at = models.DateTimeField(null=True, blank=True)
-    checked_at = models.DateTimeField(auto_now=True)
+    checked_at = models.DateTimeField(auto_now=True)  # when reconcile last changed this row
 
     class Meta:
         ordering = ["deployment", "server"]

@@ -1,7 +1,8 @@
 """The rollout page in real Chromium: opened as the rollout starts, its canary wave goes
 from loading to baking with the smoke gate's evidence over the websocket (no reload); the
 abort button rolls the canary back and the page shows the rollout aborted. A deployment
-named with markup shows as text on the rollout, deployments and model pages."""
+named with markup shows as text on the rollout, deployments, model and server pages; the
+overview counts the fleet's deployment targets in sync."""
 
 import pytest
 
@@ -56,6 +57,12 @@ def test_it_follows_a_rollout_live_and_aborts_it(
     canary = fleet[0][1]
     page.goto(f"/servers/{canary.id}/models/versioned/")
     assert page.locator("#model-deployments .deployment-name").text_content() == NAME
+    page.goto(f"/servers/{canary.id}/")
+    row = page.locator(f"#server-deployments tr[data-deployment='{deployment['id']}']")
+    assert row.locator(".deployment-name").text_content() == NAME
+    assert row.locator(".target-state").text_content() in {"in_sync", "converging"}
+    page.goto("/")
+    assert "in sync" in page.inner_text("#fleet-deployments")
 
     assert page.locator("main b").count() == 0
     assert page.locator("img").count() == 0
