@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..control import footprint
+from ..deploy import selector
 from ..models import Action, AutopilotPolicy, ModelVersion, Server
 
 _LOADS = (Action.Kind.LOAD, Action.Kind.PROMOTE, Action.Kind.ROLLBACK)
@@ -59,7 +60,7 @@ def holdings(server: Server, policy: AutopilotPolicy, figures: dict[str, int] | 
     active = Action.objects.filter(server=server, state__in=Action.ACTIVE_STATES).values_list("model", "kind")
     coming = {name for name, kind in active if kind in _LOADS}
     leaving = {name for name, kind in active if kind == Action.Kind.UNLOAD}
-    pinned = set(policy.pinned)
+    pinned = set(policy.pinned) | selector.pinned_models(server)  # and pinned deployments'
     return [
         Holding(
             name=name,

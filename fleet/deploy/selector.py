@@ -28,3 +28,10 @@ def select(
 
 def servers_of(deployment: Deployment, servers: Iterable[Server] | None = None) -> list[Server]:
     return select(deployment.selector, deployment.server_ids, servers)
+
+
+def pinned_models(server: Server) -> set[str]:
+    """The models of pinned deployments that select this server: the autopilot never evicts
+    or idle-unloads them (fleet.autopilot.budget)."""
+    pinned = Deployment.objects.filter(pinned=True).only("model", "selector", "server_ids")
+    return {d.model for d in pinned if server.id in {s.id for s in servers_of(d, [server])}}
