@@ -5,7 +5,7 @@ that records who changed what."""
 import pytest
 
 from fleet import services
-from fleet.models import Deployment, DeploymentChange, Server
+from fleet.models import Action, Deployment, DeploymentChange, Server
 from tests.conftest import client_for
 
 pytestmark = pytest.mark.django_db
@@ -128,3 +128,26 @@ def test_it_refuses_golden_inputs_the_model_lacks(operator, triton) -> None:
     assert (
         client_for(operator).post("/api/deployments/", _body(smoke=smoke), format="json").status_code == 201
     )
+
+
+def test_it_leaves_models_loaded_when_deleted_unless_asked(operator, triton) -> None:
+    server = Server.objects.create(
+        name="t1", url=triton.http_url, metrics_url=triton.metrics_url, labels={"pool": "ranking"}
+    )
+    services.refresh_inventory(server)
+    otto = client_for(operator)
+    kept = otto.post("/api/deployments/", _body(), format="json").json()["id"]
+    assert otto.delete(f"/api/deployments/{kept}/").status_code == 204
+    assert not Action.objects.exists()
+
+    gone = otto.post("/api/deployments/", _body(), format="json").json()["id"]
+    response = otto.delete(f"/api/deployments/{gone}/?unload=true")
+    assert response.status_code == 204
+    (unload,) = Action.objects.all()  # queued; this test runs no worker
+    assert (unload.kind, unload.model, unload.server_id, unload.requested_by) == (
+        "unload",
+        "versioned",
+        server.id,
+        operator,
+    )
+    assert response["X-Unload-Actions"] == str(unload.id)
