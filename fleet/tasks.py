@@ -14,7 +14,7 @@ from .autopilot import idle
 from .control import requests, runner
 from .deploy import reconcile, rollout
 from .inside import debug
-from .models import Server
+from .models import Action, Server
 
 log = logging.getLogger(__name__)
 
@@ -40,10 +40,13 @@ def dispatch_scrapes() -> int:
 def scrape(server_id: int, dispatched_at: float | None = None) -> None:
     """Scrape one server; `dispatched_at` (from beat's fan-out) measures queue lag."""
     started = time.time()
+    was = Server.objects.filter(id=server_id).values_list("status", flat=True).first()
     ok = services.scrape_server(server_id)
     if ok is not None:  # None: the server was deleted meanwhile
         lag = started - dispatched_at if dispatched_at is not None else None
         own_stats.record_scrape(server_id, time.time() - started, lag, ok)
+    if ok and was != Server.Status.UP:  # it (re)appeared: its deployments at once
+        reconcile_server.delay(server_id)
 
 
 @shared_task(ignore_result=True)
@@ -73,6 +76,10 @@ def run_action(action_id: int) -> None:
     """Run one control action. acks_late: a worker that dies mid-task leaves the message to
     be redelivered; the row claim makes the redelivery a no-op, and reconcile ends the row."""
     runner.run_action(action_id)
+    # The reconciler's load ended: its deployment's states follow now, not at the next beat.
+    parameters = Action.objects.filter(id=action_id).values_list("parameters", flat=True).first() or {}
+    if "deployment" in parameters and "rollout" not in parameters:
+        reconcile_deployment.delay(int(parameters["deployment"]))
 
 
 @shared_task(ignore_result=True)
@@ -92,6 +99,12 @@ def reconcile_deployments() -> int:
 def reconcile_deployment(deployment_id: int) -> int:
     """One deployment, right after it changed."""
     return reconcile.reconcile_one(deployment_id)
+
+
+@shared_task(ignore_result=True)
+def reconcile_server(server_id: int) -> int:
+    """A server that (re)appeared: its inventory read now, then its deployments reconciled."""
+    return reconcile.server_appeared(server_id)
 
 
 @shared_task(name=rollout.ADVANCE_TASK, ignore_result=True)

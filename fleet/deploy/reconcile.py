@@ -15,6 +15,10 @@ Drift is repaired by one load action per model, requested by the system user "re
 through the one control path (fleet.control.requests), run by fleet.control.converge. At
 most one load is under way per server: a server with any load, promotion or rollback queued
 or running gets no other from the reconciler.
+
+Besides beat, a pass runs for one deployment when it changes, and for the deployments of a
+server whose scrape succeeds after it was down or unknown (`server_appeared`: a restarted
+Triton in explicit mode has lost its models, and its inventory is read at once for it).
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
+from .. import services
 from ..control.errors import ActionError, ActionInProgress
 from ..control.requests import request_action
 from ..models import Action, Deployment, DeploymentTarget, ModelVersion, Rollout, Server
@@ -92,6 +97,22 @@ def reconcile_all(now: datetime | None = None) -> int:
 def reconcile_one(deployment_id: int) -> int:
     deployments = list(Deployment.objects.filter(id=deployment_id))
     return _pass(deployments, timezone.now()) if deployments else 0
+
+
+def server_appeared(server_id: int) -> int:
+    """A server came up (new, or back after a failed scrape: a restart in explicit mode loses
+    every model it loaded): read its inventory now, not at the next FLEET_INVENTORY_INTERVAL,
+    and reconcile the deployments that select it."""
+    server = Server.objects.filter(id=server_id).first()
+    if server is None:
+        return 0
+    deployments = [
+        d for d in Deployment.objects.all() if server_id in {s.id for s in selector.servers_of(d, [server])}
+    ]
+    if not deployments:
+        return 0
+    services.refresh_inventory(server)
+    return _pass(deployments, timezone.now())
 
 
 def _pass(deployments: list[Deployment], now: datetime) -> int:
