@@ -93,6 +93,7 @@ ACCESS: dict[str, Access] = {
     "api-alerts": Access(read=VIEWER),
     "api-server-timeline": Access(read=VIEWER),
     "api-alert-silence": Access(write=OPERATOR),
+    "api-alert-acknowledge": Access(write=OPERATOR),
     # Webhook URLs are secrets (a Slack URL is its own credential): admins only.
     "api-webhooks": Access(read=ADMIN, write=ADMIN),
     "api-webhook-deliveries": Access(read=ADMIN),

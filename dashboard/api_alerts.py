@@ -64,6 +64,8 @@ class AlertSerializer(serializers.Serializer):
     silenced_until = serializers.DateTimeField(allow_null=True)
     silenced = serializers.BooleanField()
     silenced_by = serializers.CharField(allow_null=True)
+    acknowledged_at = serializers.DateTimeField(allow_null=True)
+    acknowledged_by = serializers.CharField(allow_null=True, help_text="Who is on it.")
 
 
 class Invalid(serializers.Serializer):
@@ -122,7 +124,7 @@ class AlertList(APIView):
     )
     def get(self, request: Request) -> Response:
         """Alerts, newest first (at most 200): optionally of one state, server or model."""
-        rows = Alert.objects.select_related("rule", "server", "silenced_by")
+        rows = Alert.objects.select_related(*records.RELATED)
         state = request.query_params.get("state")
         if state:
             if state not in Alert.State.values:
@@ -154,6 +156,15 @@ class SilenceAlert(APIView):
         body.is_valid(raise_exception=True)
         row = silence.silence(alert, body.validated_data["seconds"], request.user)
         return Response(records.alert(row))
+
+
+class AcknowledgeAlert(APIView):
+    @extend_schema(request=None, responses={200: AlertSerializer})
+    def post(self, request: Request, pk: int) -> Response:
+        """Acknowledge an alert (operators; audited): it says who is on it; webhooks and the
+        banner carry on."""
+        alert = get_object_or_404(Alert, pk=pk)
+        return Response(records.alert(silence.acknowledge(alert, request.user)))
 
 
 class WebhookSerializer(serializers.Serializer):

@@ -19,7 +19,7 @@ RECENT = 100
 @login_required
 def alerts(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
-    rows = Alert.objects.select_related("rule", "server", "silenced_by")
+    rows = Alert.objects.select_related(*records.RELATED)
     open_rows = list(rows.filter(state__in=Alert.OPEN_STATES)[:500])
     recent = list(rows.filter(state=Alert.State.RESOLVED).order_by("-resolved_at")[:RECENT])
     page = {

@@ -10,8 +10,8 @@ from . import (
     api_deployments,
     api_inside,
     own_metrics,
-    pages_deploy,
     pages_alerts,
+    pages_deploy,
     tokens,
     views,
 )
@@ -101,6 +101,11 @@ urlpatterns = [
     path("api/alerts/", api_alerts.AlertList.as_view(), name="api-alerts"),
     path("api/servers/<int:pk>/timeline/", api_alerts.Timeline.as_view(), name="api-server-timeline"),
     path("api/alerts/<int:pk>/silence/", api_alerts.SilenceAlert.as_view(), name="api-alert-silence"),
+    path(
+        "api/alerts/<int:pk>/acknowledge/",
+        api_alerts.AcknowledgeAlert.as_view(),
+        name="api-alert-acknowledge",
+    ),
     path("api/webhooks/", api_alerts.WebhookList.as_view(), name="api-webhooks"),
     path(
         "api/webhooks/<int:pk>/deliveries/",

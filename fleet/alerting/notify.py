@@ -25,7 +25,7 @@ def changed(alert_ids: Sequence[int], deliver: bool = True) -> None:
 
 
 def _publish(ids: list[int], deliver: bool) -> None:
-    rows = list(Alert.objects.select_related("rule", "server", "silenced_by").filter(id__in=ids))
+    rows = list(Alert.objects.select_related(*records.RELATED).filter(id__in=ids))
     now = timezone.now()
     messages: list[Message] = []
     for row in rows:

@@ -15,6 +15,9 @@ def iso(value: datetime | None) -> str | None:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z") if value else None
 
 
+RELATED = ("rule", "server", "silenced_by", "acknowledged_by")
+
+
 class AlertRecord(TypedDict):
     id: int
     rule: int
@@ -33,6 +36,8 @@ class AlertRecord(TypedDict):
     silenced_until: str | None
     silenced: bool  # silenced_until is in the future
     silenced_by: str | None
+    acknowledged_at: str | None
+    acknowledged_by: str | None
 
 
 class RuleRecord(TypedDict):
@@ -71,7 +76,7 @@ class DeliveryRecord(TypedDict):
 
 
 def alert(row: Alert, now: datetime | None = None) -> AlertRecord:
-    """select_related("rule", "server", "silenced_by") when serializing many."""
+    """select_related(*RELATED) when serializing many."""
     now = now or timezone.now()
     return {
         "id": row.id,
@@ -91,6 +96,8 @@ def alert(row: Alert, now: datetime | None = None) -> AlertRecord:
         "silenced_until": iso(row.silenced_until),
         "silenced": row.silenced_until is not None and row.silenced_until > now,
         "silenced_by": row.silenced_by.username if row.silenced_by else None,
+        "acknowledged_at": iso(row.acknowledged_at),
+        "acknowledged_by": row.acknowledged_by.username if row.acknowledged_by else None,
     }
 
 

@@ -1,5 +1,6 @@
-"""Silencing an alert for a while (operators): it still shows, marked, and sends no webhook
-until the silence ends. Audited: the row keeps who and until when, and the log says so."""
+"""Silencing an alert for a while, and acknowledging one (operators). A silenced alert still
+shows, marked, and sends no webhook until the silence ends; an acknowledged one says who is
+on it and changes nothing else. Audited: the row keeps who and when, and the log says so."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any
 from django.utils import timezone
 
 from ..models import Alert
-from . import notify
+from . import notify, records
 
 log = logging.getLogger(__name__)
 
@@ -27,4 +28,20 @@ def silence(alert: Alert, seconds: float, user: Any) -> Alert:
         alert.id, alert.kind, alert.target, getattr(user, "username", "-"), seconds,
     )  # fmt: skip
     notify.changed([alert.id], deliver=False)
-    return Alert.objects.select_related("rule", "server", "silenced_by").get(id=alert.id)
+    return Alert.objects.select_related(*records.RELATED).get(id=alert.id)
+
+
+def acknowledge(alert: Alert, user: Any) -> Alert:
+    """Mark that `user` is on it (again: the latest one counts)."""
+    who = user if getattr(user, "pk", None) else None
+    now = timezone.now()
+    Alert.objects.filter(id=alert.id).update(acknowledged_at=now, acknowledged_by=who, updated_at=now)
+    log.info(
+        "alert #%s (%s on %s) acknowledged by %s",
+        alert.id,
+        alert.kind,
+        alert.target,
+        getattr(user, "username", "-"),
+    )
+    notify.changed([alert.id], deliver=False)
+    return Alert.objects.select_related(*records.RELATED).get(id=alert.id)

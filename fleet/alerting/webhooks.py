@@ -100,9 +100,7 @@ def payload(fmt: str, alert: records.AlertRecord, event: str) -> dict[str, Any]:
 def deliver(delivery_id: int) -> float | None:
     """One attempt; returns seconds until the next one, or None when done (or not ours)."""
     row = (
-        WebhookDelivery.objects.select_related(
-            "webhook", "alert__rule", "alert__server", "alert__silenced_by"
-        )
+        WebhookDelivery.objects.select_related("webhook", *(f"alert__{name}" for name in records.RELATED))
         .filter(id=delivery_id, status=WebhookDelivery.Status.PENDING)
         .first()
     )

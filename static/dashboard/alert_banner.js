@@ -29,7 +29,8 @@ class Banner {
     for (const a of loud.slice(0, SHOWN)) {
       const span = document.createElement("span");
       span.className = "alert-banner-item";
-      span.textContent = `${a.kind} ${[a.server_name, a.model].filter(Boolean).join(" / ")}: ${a.cause}`;
+      const ack = a.acknowledged_by ? ` (acknowledged by ${a.acknowledged_by})` : "";
+      span.textContent = `${a.kind} ${[a.server_name, a.model].filter(Boolean).join(" / ")}: ${a.cause}${ack}`;
       parts.push(span);
     }
     if (loud.length > SHOWN) parts.push(document.createTextNode(`and ${loud.length - SHOWN} more`));

@@ -35,24 +35,34 @@ function csrfToken() {
   return document.querySelector("input[name=csrfmiddlewaretoken]")?.value ?? "";
 }
 
-async function silence(alert, seconds) {
-  const answer = await fetch(`/api/alerts/${alert.id}/silence/`, {
+async function post(alert, verb, body = {}) {
+  const answer = await fetch(`/api/alerts/${alert.id}/${verb}/`, {
     method: "POST",
     headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken() },
-    body: JSON.stringify({ seconds }),
+    body: JSON.stringify(body),
   });
   if (answer.ok) update(await answer.json());
 }
 
+function button(text, data, onClick) {
+  const b = document.createElement("button");
+  b.type = "button";
+  b.textContent = text;
+  Object.assign(b.dataset, data);
+  b.addEventListener("click", onClick);
+  return b;
+}
+
 function silenceCell(alert) {
-  const td = cell(alert.silenced ? `until ${when(alert.silenced_until)} (${alert.silenced_by ?? DASH})` : "");
+  const notes = [];
+  if (alert.silenced) notes.push(`silenced until ${when(alert.silenced_until)} (${alert.silenced_by ?? DASH})`);
+  if (alert.acknowledged_by) notes.push(`acknowledged by ${alert.acknowledged_by}`);
+  const td = cell(notes.join("; "));
   if (!page.can_silence || alert.state === "resolved") return td;
-  const button = document.createElement("button");
-  button.type = "button";
-  button.dataset.silence = alert.silenced ? "0" : "3600";
-  button.textContent = alert.silenced ? "unsilence" : "silence 1 h";
-  button.addEventListener("click", () => silence(alert, Number(button.dataset.silence)));
-  td.append(" ", button);
+  const seconds = alert.silenced ? 0 : 3600;
+  td.append(" ", button(alert.silenced ? "unsilence" : "silence 1 h", { silence: String(seconds) },
+    () => post(alert, "silence", { seconds })));
+  if (!alert.acknowledged_by) td.append(" ", button("acknowledge", { acknowledge: "" }, () => post(alert, "acknowledge")));
   return td;
 }
 

@@ -39,6 +39,14 @@ def test_it_shows_an_alert_live_in_the_banner_page_and_timeline(operator: User, 
     row = page.locator(f"#alerts-firing tr[data-alert-id='{alert.id}']")
     assert row.locator("td").nth(0).text_content() == f"server_down ({RULE})"
     assert row.locator("td").nth(1).text_content() == SERVER
+    row.locator("button[data-acknowledge]").click()
+    row = page.locator(f"#alerts-firing tr[data-alert-id='{alert.id}']")
+    page.wait_for_function(
+        f"document.querySelector(\"#alerts-firing tr[data-alert-id='{alert.id}']\")"
+        "?.textContent.includes('acknowledged by otto')",
+        timeout=10000,
+    )
+    assert row.locator("button[data-acknowledge]").count() == 0
     row.locator("button[data-silence='3600']").click()
     quiet = page.locator(f"#alerts-quiet tr[data-alert-id='{alert.id}']")
     quiet.wait_for(timeout=10000)
@@ -60,3 +68,4 @@ def test_it_shows_an_alert_live_in_the_banner_page_and_timeline(operator: User, 
     assert page.errors == []
     alert.refresh_from_db()
     assert alert.silenced_by == operator and alert.silenced_until is not None
+    assert alert.acknowledged_by == operator and alert.acknowledged_at is not None
