@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import Any
 
 from celery import shared_task
 from django.conf import settings
@@ -46,7 +47,7 @@ def scrape(server_id: int, dispatched_at: float | None = None) -> None:
         lag = started - dispatched_at if dispatched_at is not None else None
         own_stats.record_scrape(server_id, time.time() - started, lag, ok)
     if ok and was != Server.Status.UP:  # it (re)appeared: its deployments at once
-        reconcile_server.delay(server_id)
+        _send(reconcile_server, server_id)
 
 
 @shared_task(ignore_result=True)
@@ -79,7 +80,15 @@ def run_action(action_id: int) -> None:
     # The reconciler's load ended: its deployment's states follow now, not at the next beat.
     parameters = Action.objects.filter(id=action_id).values_list("parameters", flat=True).first() or {}
     if "deployment" in parameters and "rollout" not in parameters:
-        reconcile_deployment.delay(int(parameters["deployment"]))
+        _send(reconcile_deployment, int(parameters["deployment"]))
+
+
+def _send(task: Any, object_id: int) -> None:
+    """Send a follow-up reconcile; a broker that is down only delays it to beat's next one."""
+    try:
+        task.delay(object_id)
+    except Exception:
+        log.warning("could not send %s(%s); beat reconciles later", task.name, object_id, exc_info=True)
 
 
 @shared_task(ignore_result=True)
