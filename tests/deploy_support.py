@@ -14,11 +14,17 @@ VERSIONED = "versioned"
 
 
 def pool(
-    triton_factory: Any, server_for: Any, admin: Any, count: int, label: str = "ranking"
+    triton_factory: Any,
+    server_for: Any,
+    admin: Any,
+    count: int,
+    label: str = "ranking",
+    repository: Any = None,
 ) -> list[tuple[TritonProcess, Server]]:
     """`count` empty Triton servers (nothing loaded) on the demo repository, labelled
     pool=<label> by an admin through the API."""
-    tritons = [triton_factory(models=[], name=f"{label}-{i + 1}", wait=False) for i in range(count)]
+    where = {"repository": repository} if repository is not None else {}
+    tritons = [triton_factory(models=[], name=f"{label}-{i + 1}", wait=False, **where) for i in range(count)]
     for triton in tritons:
         triton.wait_ready()
     servers = [server_for(t) for t in tritons]
