@@ -24,6 +24,9 @@ AVERAGES = {  # metric -> the rate that weighs it
 }
 
 
+READ = frozenset(RATE_METRICS) | frozenset(AVERAGES)
+
+
 class ModelFigures(TypedDict, total=False):
     requests_per_s: float
     executions_per_s: float
@@ -71,7 +74,7 @@ def per_model(values: Iterable[Derived]) -> dict[str, ModelFigures]:
     version's request rate (as fleet.catalog.combine)."""
     rows: dict[str, dict[str, list[tuple[str, float]]]] = defaultdict(lambda: defaultdict(list))
     for v in values:
-        if v.model:
+        if v.model and v.metric in READ:  # a scrape derives ~12 metrics per version; 6 are read
             rows[v.model][v.metric].append((v.version, v.value))
     out: dict[str, ModelFigures] = {}
     for model, metrics in rows.items():
