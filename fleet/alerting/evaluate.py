@@ -1,9 +1,14 @@
 """Alert evaluation, as data arrives: the scrape path calls `after_scrape` with the values
-it just derived (fleet.services), the action path calls `after_action` when an action ends
-(fleet.control.record.finish). Nothing polls the database for metrics.
+it just derived (fleet.services, either metrics mode), the action path calls `after_action`
+when an action ends (fleet.control.record.finish), and beat's fan-out calls
+`stale_servers` for servers whose scrapes stopped arriving. Nothing polls the database for
+metrics.
 
-Per scrape: one query for the rules watching the server, one for its open alerts; the
-model configs behind the busy ratio are cached per server until its next inventory read.
+Per scrape: one query for the rules watching the server and its open alerts (rules.
+watching_with_open), one Redis round trip for the saturation figures (own_stats); the model
+configs behind the busy ratio are cached per server until its next inventory read; a
+query for the actions in progress only when a queue-time cause gets that far. Writes only
+when something changed (bulk where it can).
 States: pending (the condition holds, for less than the rule's `for_s`) → firing →
 resolved. A pending alert whose condition stops holding is dropped. One open alert per
 (rule, target), decided by the database (a partial unique constraint).
