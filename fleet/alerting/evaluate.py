@@ -22,13 +22,14 @@ scrape.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from .. import own_stats
@@ -47,6 +48,8 @@ STALE_INTERVALS = 3
 # Reasons Triton gives a model that is simply not loaded (not a failure).
 NOT_LOADED = frozenset({"", "unloaded", "not loaded"})
 
+# server id -> (monotonic time, loads and unloads in progress): see _server_load.
+_actions: dict[int, tuple[float, list[tuple[int, str, str]]]] = {}
 # server id -> (inventory_at, {model: Shape}): configs change only with an inventory read.
 _shapes: dict[int, tuple[datetime | None, dict[str, saturation.Shape]]] = {}
 
@@ -175,9 +178,17 @@ def _server_load(server: Server, values: Sequence[Derived]) -> causes.ServerLoad
     gpus = {v.label: v.value for v in values if not v.model and v.metric == "gpu_utilization"}
 
     def in_progress() -> list[tuple[int, str, str]]:
+        # Read at most once per scrape interval per server (a load lasts longer than that):
+        # a queue that stays long would otherwise ask every scrape.
+        now = time.monotonic()
+        cached = _actions.get(server.id)
+        if cached is not None and now - cached[0] < settings.FLEET_SCRAPE_INTERVAL:
+            return cached[1]
         kinds = [Action.Kind.LOAD, Action.Kind.UNLOAD]
         rows = Action.objects.filter(server_id=server.id, state__in=Action.ACTIVE_STATES, kind__in=kinds)
-        return list(rows.values_list("id", "kind", "model"))
+        found = list(rows.values_list("id", "kind", "model"))
+        _actions[server.id] = (now, found)
+        return found
 
     return causes.ServerLoad(cpu[0] if cpu else None, gpus, in_progress)
 
@@ -265,13 +276,24 @@ def transition(
         Alert.objects.bulk_create(pending, ignore_conflicts=True)
     gone = [row.id for row in open_rows.values() if row.state == Alert.State.PENDING]
     if gone:  # the condition stopped holding before its `for`: no incident
-        Alert.objects.filter(id__in=gone, state=Alert.State.PENDING).delete()
+        _drop_pending(gone)
     ended = [row.id for row in open_rows.values() if row.state == Alert.State.FIRING]
     if ended and Alert.objects.filter(id__in=ended, state=Alert.State.FIRING).update(
         state=Alert.State.RESOLVED, resolved_at=at, updated_at=now
     ):
         changed.extend(ended)
     return changed
+
+
+def _drop_pending(ids: list[int]) -> None:
+    """Delete pending alerts in one statement. A pending alert never had a delivery (only a
+    firing or resolved one does), so Django's collector, which would look for them first
+    (a transaction, a select and two deletes), has nothing to do."""
+    table = connection.ops.quote_name(Alert._meta.db_table)
+    marks = ", ".join(["%s"] * len(ids))
+    sql = f"DELETE FROM {table} WHERE state = %s AND id IN ({marks})"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [Alert.State.PENDING, *ids])
 
 
 def _moved(row: rules.Open, s: Seen) -> bool:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from django.db.models import FilteredRelation, Q
+from django.db.models import Count, Max
 from django.utils import timezone
 
 from ..models import Alert, AlertRule, Server
@@ -74,44 +74,39 @@ def applies(rule: AlertRule | Watch, server: Server) -> bool:
 
 
 def watching(server: Server, kinds: frozenset[str] | set[str]) -> list[Watch]:
-    """The enabled rules of these kinds that watch the server: one query, no model rows."""
-    rows = (
-        AlertRule.objects.filter(enabled=True, kind__in=kinds)
-        .filter(Q(server__isnull=True) | Q(server_id=server.id))
-        .order_by()
-        .values_list(*WATCH_COLUMNS)
-    )
-    rules = [Watch(*row) for row in rows]
-    return [rule for rule in rules if applies(rule, server)]
+    """The enabled rules of these kinds that watch the server (see enabled_rules)."""
+    return [rule for rule in enabled_rules() if rule.kind in kinds and applies(rule, server)]
 
 
-OPEN_COLUMNS = ("id", "target", "state", "started_at", "value", "cause", "detail__code")
+OPEN_COLUMNS = ("id", "rule_id", "target", "state", "started_at", "value", "cause", "detail__code")
+
+# The enabled rules, kept per process while the table's fingerprint (how many rules, the
+# latest change) stays the same: reading 100 rules back every scrape was most of what
+# evaluation cost. The fingerprint is read every time, so a change anywhere (another
+# process, /admin/, a rolled-back transaction) is seen at the next scrape.
+_cached: tuple[tuple[int, Any], list[Watch]] | None = None
+
+
+def enabled_rules() -> list[Watch]:
+    global _cached
+    mark = AlertRule.objects.aggregate(n=Count("id"), at=Max("updated_at"))
+    fingerprint = (mark["n"], mark["at"])
+    if _cached is None or _cached[0] != fingerprint:
+        rows = AlertRule.objects.filter(enabled=True).order_by("id").values_list(*WATCH_COLUMNS)
+        _cached = (fingerprint, [Watch(*row) for row in rows])
+    return _cached[1]
 
 
 def watching_with_open(
     server: Server, kinds: frozenset[str] | set[str]
 ) -> tuple[list[Watch], dict[tuple[int, str], Open]]:
-    """The rules of `watching` and the server's open alerts of those rules, in one query
-    (a LEFT JOIN: this runs every scrape). An open alert of a rule that no longer watches
-    the server comes too, so that it resolves."""
-    open_q = Q(alerts__server_id=server.id, alerts__state__in=["pending", "firing"])
-    rows = (
-        AlertRule.objects.filter(enabled=True, kind__in=kinds)
-        .filter(Q(server__isnull=True) | Q(server_id=server.id))
-        .annotate(open=FilteredRelation("alerts", condition=open_q))
-        .order_by()
-        .values_list(*WATCH_COLUMNS, *(f"open__{c}" for c in OPEN_COLUMNS))
-    )
-    found: dict[int, Watch] = {}
-    alerts: dict[tuple[int, str], Open] = {}
-    for row in rows:
-        rule = found.get(row[0])
-        if rule is None:
-            rule = found[row[0]] = Watch(*row[: len(WATCH_COLUMNS)])
-        alert = row[len(WATCH_COLUMNS) :]
-        if alert[0] is not None:
-            alerts[(rule.id, alert[1])] = Open(alert[0], rule.id, *alert[1:])
-    return [rule for rule in found.values() if applies(rule, server)], alerts
+    """The rules of `watching`, and the server's open alerts of those kinds: two small
+    queries (this runs every scrape). An open alert of a rule that no longer watches the
+    server comes too, so that it resolves."""
+    rules = [r for r in enabled_rules() if r.kind in kinds and applies(r, server)]
+    rows = Alert.objects.filter(server_id=server.id, state__in=Alert.OPEN_STATES, kind__in=kinds)
+    alerts = {(a.rule_id, a.target): a for a in map(Open._make, rows.order_by().values_list(*OPEN_COLUMNS))}
+    return rules, alerts
 
 
 def _number(field: str, value: Any) -> float:

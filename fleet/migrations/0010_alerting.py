@@ -36,6 +36,7 @@ class Migration(migrations.Migration):
                 ("enabled", models.BooleanField(default=True)),
                 ("builtin", models.BooleanField(default=False, editable=False)),
                 ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
                 ("created_by", models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name="+", to=settings.AUTH_USER_MODEL)),
                 ("server", models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name="alert_rules", to="fleet.server")),
             ],
