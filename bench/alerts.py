@@ -45,7 +45,7 @@ from fleet.alerting.defaults import default_rules  # noqa: E402
 from fleet.demo.machine import free_port_block  # noqa: E402
 from fleet.demo.simulator import SimOptions  # noqa: E402
 from fleet.demo.simulator_http import SimFleet  # noqa: E402
-from fleet.models import Alert, AlertRule, Server, Webhook  # noqa: E402
+from fleet.models import Alert, AlertRule, Server, Webhook, WebhookDelivery  # noqa: E402
 
 
 def extra_rules(models: int, noisy: bool = False) -> list[dict[str, object]]:
@@ -138,6 +138,13 @@ def delivery_delays(count: int) -> list[float]:
         assert isinstance(alert, dict)
         fired = datetime.fromisoformat(str(alert["fired_at"]).replace("Z", "+00:00"))
         delays.append(at - fired.astimezone(UTC).timestamp())
+    # Where the time went: firing -> the delivery row (notify, on commit) -> sent (the worker).
+    rows = WebhookDelivery.objects.select_related("alert").exclude(sent_at=None)
+    queued = [(d.created_at - d.alert.fired_at).total_seconds() for d in rows if d.alert.fired_at]
+    taken = [(d.sent_at - d.created_at).total_seconds() for d in rows if d.sent_at]
+    if queued and taken:
+        split = f"p50 {statistics.median(queued):.3f} s, {statistics.median(taken):.3f} s"
+        print(f"| fired -> queued, queued -> sent | | {split} |")
     return delays
 
 
