@@ -28,6 +28,7 @@ import time
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -39,8 +40,8 @@ django.setup()
 
 from django.core.management import call_command  # noqa: E402
 
-from fleet import services  # noqa: E402
-from fleet.alerting import evaluate  # noqa: E402
+from fleet import own_stats, services  # noqa: E402
+from fleet.alerting import evaluate, saturation  # noqa: E402
 from fleet.alerting.defaults import default_rules  # noqa: E402
 from fleet.demo.machine import free_port_block  # noqa: E402
 from fleet.demo.simulator import SimOptions  # noqa: E402
@@ -66,6 +67,7 @@ def extra_rules(models: int, noisy: bool = False) -> list[dict[str, object]]:
 
 
 HOOK_MS: list[float] = []  # evaluation's own time in each scrape with it on
+EXPORT_MS: list[float] = []  # of which: the saturation figures computed and sent to Redis
 
 
 def scrape_rounds(servers: list[int], rounds: int) -> tuple[list[float], list[float]]:
@@ -73,7 +75,23 @@ def scrape_rounds(servers: list[int], rounds: int) -> tuple[list[float], list[fl
     off: list[float] = []
     on: list[float] = []
 
+    per_model, record = saturation.per_model, own_stats.record_saturation
+
+    def timed_export(fn: Any) -> Any:
+        def timed(*args: Any) -> Any:
+            start = time.perf_counter()
+            try:
+                return fn(*args)
+            finally:
+                EXPORT_MS[-1] += (time.perf_counter() - start) * 1000
+
+        return timed
+
+    saturation.per_model = timed_export(per_model)
+    own_stats.record_saturation = timed_export(record)
+
     def timed_hook(*args: object, **kwargs: object) -> None:
+        EXPORT_MS.append(0.0)
         start = time.perf_counter()
         hook(*args, **kwargs)  # type: ignore[arg-type]
         HOOK_MS.append((time.perf_counter() - start) * 1000)
@@ -189,6 +207,11 @@ def main() -> None:
     share = hook_ms / statistics.median(off)
     own = f"median {hook_ms:.2f} ms = {100 * share:.1f} % of a scrape"
     print(f"| evaluation's own time | {len(HOOK_MS)} | {own} |")
+    export_ms = statistics.median(EXPORT_MS)
+    rules_ms = statistics.median(h - e for h, e in zip(HOOK_MS, EXPORT_MS, strict=True))
+    rules_share = rules_ms / statistics.median(off)
+    split = f"export {export_ms:.2f} ms; the rules {rules_ms:.2f} ms = {100 * rules_share:.1f} %"
+    print(f"| of which the saturation export (per-model figures, Redis) | | {split} |")
 
     AlertRule.objects.all().delete()
     Server.objects.all().delete()
@@ -203,6 +226,7 @@ def main() -> None:
         "servers": args.servers, "models": args.models, "versions": args.versions,
         "scrape_ms_off": statistics.median(off), "scrape_ms_on": statistics.median(on),
         "overhead": overhead, "hook_ms": hook_ms, "hook_share": share, "open_alerts": open_alerts,
+        "export_ms": export_ms, "rules_ms": rules_ms,
         "deliveries": len(delays),
         "delivery_p50_s": statistics.median(delays) if delays else None, "delivery_p95_s": p95,
         "same_scrape": same,
