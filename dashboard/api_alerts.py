@@ -223,11 +223,13 @@ class TimelineEntrySerializer(serializers.Serializer):
     """fleet.alerting.timeline.Entry."""
 
     at = serializers.DateTimeField()
-    kind = serializers.ChoiceField(choices=["state", "action", "alert", "config", "down", "up"])
+    kind = serializers.ChoiceField(choices=["state", "action", "rollout", "alert", "config", "down", "up"])
     model = serializers.CharField()
     title = serializers.CharField()
     detail = serializers.CharField()
-    ref = serializers.IntegerField(allow_null=True, help_text="The action's, alert's or change's id.")
+    ref = serializers.IntegerField(
+        allow_null=True, help_text="The action's, rollout's, alert's or change's id."
+    )
 
 
 class Timeline(APIView):

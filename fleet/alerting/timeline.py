@@ -2,7 +2,8 @@
 happened, built from the records FleetDeck already keeps:
 - state changes from the repository index (ModelEvent);
 - control actions, rollouts' and the autopilot's included (Action), with their parameters
-  (a config override is how a config change is made, so it shows here);
+  (a config override is how a config change is made, so it shows here), and the steps of
+  the rollouts of deployments that put a model on the server (Rollout.timeline);
 - alerts firing and resolving (Alert);
 - config changes: the changes of deployments that put a model on the server (desired
   state: versions, config overrides);
@@ -17,7 +18,7 @@ from typing import TypedDict
 from django.db.models import Q
 from django.utils import timezone
 
-from ..models import Action, Alert, Block, DeploymentChange, ModelEvent, Server
+from ..models import Action, Alert, Block, DeploymentChange, ModelEvent, Rollout, Server
 from .records import iso
 
 LIMIT = 300  # entries of each source at most
@@ -26,7 +27,7 @@ GAPS = 30  # down/up pairs at most (each "up" is one indexed query)
 
 class Entry(TypedDict):
     at: str | None  # ISO 8601, UTC
-    kind: str  # state | action | alert | config | down | up
+    kind: str  # state | action | rollout | alert | config | down | up
     model: str
     title: str
     detail: str
@@ -85,6 +86,18 @@ def timeline(server: Server, model: str | None = None, hours: float = 24.0) -> l
         who = c.changed_by.username if c.changed_by else "-"
         name = c.deployment.model if c.deployment else ""
         add(c.at, "config", name, f"deployment {c.deployment_name} {c.kind} by {who}", str(c.changes), c.id)
+    rollouts = Rollout.objects.filter(deployment__targets__server=server).filter(
+        Q(ended_at__isnull=True) | Q(ended_at__gte=since)
+    )
+    if model is not None:
+        rollouts = rollouts.filter(deployment__model=model)
+    for r in rollouts.select_related("deployment").distinct().order_by("-created_at")[:GAPS]:
+        for event in r.timeline[-LIMIT:] if isinstance(r.timeline, list) else []:
+            at = _parse(event.get("at")) if isinstance(event, dict) else None
+            text = str(event.get("text", "")) if isinstance(event, dict) else ""
+            add(
+                at, "rollout", r.deployment.model, f"rollout #{r.id} of {r.deployment.name}: {text}", "", r.id
+            )
     gaps = Block.objects.filter(server=server, data__isnull=True, at__gte=since).order_by("-at")[:GAPS]
     for gap in gaps:
         add(gap.at, "down", "", f"{server.name} stopped answering")
@@ -93,3 +106,13 @@ def timeline(server: Server, model: str | None = None, hours: float = 24.0) -> l
             add(back.at, "up", "", f"{server.name} answered again")
     out.sort(key=lambda pair: pair[0], reverse=True)
     return [entry for _, entry in out]
+
+
+def _parse(value: object) -> datetime | None:
+    """An ISO 8601 time as fleet.deploy writes it ("...Z"), or None."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None

@@ -9,9 +9,10 @@ from typing import Any
 import pytest
 import requests
 from django.contrib.auth.models import User
+from django.utils import timezone
 
 from fleet import services
-from fleet.models import AlertRule, Deployment, DeploymentChange, DeploymentTarget, Server
+from fleet.models import AlertRule, Deployment, DeploymentChange, DeploymentTarget, Rollout, Server
 from tests.conftest import client_for
 from tests.triton_fixtures import TritonFactory
 
@@ -38,6 +39,10 @@ def test_it_lists_state_changes_down_up_and_alerts_newest_first(
     DeploymentChange.objects.create(
         deployment=deployment, deployment_name="fast-here", kind="changed", changes={"versions": [[1], [2]]}
     )
+    stamp = timezone.now().isoformat().replace("+00:00", "Z")
+    rollout = Rollout.objects.create(
+        deployment=deployment, to_versions=[2], timeline=[{"at": stamp, "text": "wave 1 of 1 started"}]
+    )
 
     vera = client_for(viewer)
     whole = vera.get(f"/api/servers/{server.id}/timeline/").json()
@@ -53,6 +58,11 @@ def test_it_lists_state_changes_down_up_and_alerts_newest_first(
     assert {e["model"] for e in fast} <= {"fast", ""}  # its own entries and the server's
     assert not any(e["title"].startswith("versioned") for e in fast)
     assert any(e["kind"] == "state" and e["model"] == "fast" for e in fast)
+    (step,) = [e for e in fast if e["kind"] == "rollout"]
+    assert (step["title"], step["ref"]) == (
+        f"rollout #{rollout.id} of fast-here: wave 1 of 1 started",
+        rollout.id,
+    )
     (change,) = [e for e in fast if e["kind"] == "config"]
     assert change["title"] == "deployment fast-here changed by -" and "[1], [2]" in change["detail"]
     assert vera.get(f"/api/servers/{server.id}/timeline/", {"hours": "-1"}).status_code == 400
