@@ -76,8 +76,14 @@ def wait_ended(user: Any, rollout_id: int, timeout: float = 120.0) -> dict[str, 
 
 
 def in_sync(user: Any, deployment_id: int, count: int) -> None:
-    def done() -> bool:
-        found = states(user, deployment_id)
-        return len(found) == count and set(found.values()) == {"in_sync"}
+    last: list[Any] = []
 
-    wait_for(done, timeout=90, what="every server in_sync")
+    def done() -> bool:
+        record = client_for(user).get(f"/api/deployments/{deployment_id}/").json()
+        last[:] = record["servers"]
+        return len(last) == count and {s["state"] for s in last} == {"in_sync"}
+
+    try:
+        wait_for(done, timeout=90, what="every server in_sync")
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}: {last}") from None

@@ -74,6 +74,7 @@ def run(action: Action) -> tuple[str, float]:
     # How long the index took to show only the wanted versions after the load returned:
     # mostly Triton unloading the versions the policy dropped.
     _note(action, {"swap_s": round(time.monotonic() - swapping, 3)})
+    _keep_config(server, name)
     return (
         f"loaded in {duration:.2f} s with version_policy {policy}; READY versions {sorted(ready(found))}"
         f" (before: {before})",
@@ -88,6 +89,17 @@ def _undo_preload(server: Any, name: str) -> str:
     except triton.TritonError as exc:
         return f"; unloading the versions config.pbtxt loaded failed too: {exc}"
     return "; the versions config.pbtxt loaded were unloaded again"
+
+
+def _keep_config(server: Any, name: str) -> None:
+    """The live config (its version policy included) into the inventory now: the inventory
+    rereads configs only of models whose index rows changed, and a new policy over the same
+    READY versions changes none."""
+    try:
+        config = triton.model_config(server, name)
+    except triton.TritonError:
+        return  # the next inventory read of a changed model brings it
+    ModelConfig.objects.update_or_create(server=server, name=name, defaults={"config": config})
 
 
 def _note(action: Action, noted: dict[str, Any]) -> None:

@@ -3,7 +3,8 @@
 "Actual" is what scraping already holds (ModelVersion rows: the repository index), so a
 pass makes no Triton call per model. Each (deployment, server) ends the pass in one state:
 
-- `in_sync`: the index shows exactly the desired versions READY (any one for "latest");
+- `in_sync`: the index shows exactly the desired versions READY (any one for "latest"); a
+  loaded config whose version policy differs over those same versions is noted in `detail`;
 - `converging`: a load is under way (the reconciler's, a rollout's, or anyone's);
 - `drift`: something differs and nothing is under way (paused, read-only, waiting for the
   server's other load, or the server is down); `detail` says what differs and why;
@@ -23,6 +24,7 @@ Triton in explicit mode has lost its models, and its inventory is read at once f
 
 from __future__ import annotations
 
+import json
 import logging
 from collections import defaultdict
 from datetime import datetime, timedelta
@@ -35,7 +37,7 @@ from django.utils import timezone
 from .. import services
 from ..control.errors import ActionError, ActionInProgress
 from ..control.requests import request_action
-from ..models import Action, Deployment, DeploymentTarget, ModelVersion, Rollout, Server
+from ..models import Action, Deployment, DeploymentTarget, ModelConfig, ModelVersion, Rollout, Server
 from . import record, selector, spec
 
 log = logging.getLogger(__name__)
@@ -64,19 +66,26 @@ class _Inventory:
 
     def __init__(self, deployments: list[Deployment]) -> None:
         names = {d.model for d in deployments}
+        # Targets and their actions first: an action that ended refreshed the inventory
+        # before it ended, so the READY rows read after it are at least as new.
+        self.targets = {
+            (t.deployment_id, t.server_id): t
+            for t in DeploymentTarget.objects.filter(deployment__in=deployments).select_related("action")
+        }
         self.servers = list(Server.objects.all())
         self.ready: dict[tuple[int, str], list[str]] = defaultdict(list)
         rows = ModelVersion.objects.filter(name__in=names, state=ModelVersion.State.READY)
         for server_id, name, version in rows.values_list("server_id", "name", "version"):
             self.ready[(server_id, name)].append(version)
+        # The loaded config's version policy, as the inventory last read it (only that key).
+        configs = ModelConfig.objects.filter(name__in=names).values_list(
+            "server_id", "name", "config__version_policy"
+        )
+        self.policy = {(server_id, name): policy for server_id, name, policy in configs}
         active = Action.objects.filter(state__in=Action.ACTIVE_STATES, kind__in=_LOADS)
         self.loading: dict[int, list[tuple[int, str]]] = defaultdict(list)
         for action_id, server_id, name in active.values_list("id", "server_id", "model"):
             self.loading[server_id].append((action_id, name))
-        self.targets = {
-            (t.deployment_id, t.server_id): t
-            for t in DeploymentTarget.objects.filter(deployment__in=deployments).select_related("action")
-        }
         self.of_deployment: dict[int, list[DeploymentTarget]] = defaultdict(list)
         for target in self.targets.values():
             self.of_deployment[target.deployment_id].append(target)
@@ -162,25 +171,22 @@ def _needs_load(
     actual = inventory.actual(server.id, deployment.model)
     want = spec.expected(deployment.versions)
     target.actual_versions = actual
-    ours = target.action
-    if ours is not None and not ours.active:
-        if ours.state == Action.State.FAILED:
-            target.failures += 1
-            target.error = ours.error
-            target.retry_at = now + timedelta(seconds=backoff_s(target.failures))
-        target.action = None
     in_sync = bool(actual) and (not want or actual == want)
     described = f"desired {want or 'latest'}, READY {actual or 'none'}"
-    if in_sync:
-        target.state, target.detail, target.error, target.failures, target.retry_at = (
-            State.IN_SYNC,
-            "",
-            "",
-            0,
-            None,
-        )
-        return False
+    ours = target.action
+    if ours is not None and not ours.active:
+        if ours.state == Action.State.FAILED or not in_sync:
+            # A load that succeeded and left the drift as it was counts as a failure too:
+            # never a loop of loads that change nothing.
+            target.failures += 1
+            target.error = ours.error or f"load #{ours.id} succeeded, but {described}"
+            target.retry_at = now + timedelta(seconds=backoff_s(target.failures))
+        target.action = None
     busy = [(a, n) for a, n in inventory.loading.get(server.id, []) if n == deployment.model]
+    if in_sync and not busy:  # a load still under way (the old version unloading) converges
+        target.state, target.error, target.failures, target.retry_at = State.IN_SYNC, "", 0, None
+        target.detail = _policy_note(inventory.policy.get((server.id, deployment.model)), deployment)
+        return False
     if deployment.id in inventory.rollouts:
         target.state, target.detail = (
             State.CONVERGING,
@@ -210,6 +216,16 @@ def _needs_load(
         return False
     target.state, target.detail = State.DRIFT, described
     return True
+
+
+def _policy_note(policy: Any, deployment: Deployment) -> str:
+    """The loaded config's policy, where it is not the deployment's over the same READY
+    versions. Shown, not repaired: Triton answers a load whose policy yields the versions
+    already READY without reloading, and keeps the config it has."""
+    wanted = spec.policy(deployment.versions)
+    if policy is None or spec.same_policy(policy, wanted):
+        return ""
+    return f"version policy {json.dumps(policy)}, desired {json.dumps(wanted)}: the same versions READY"
 
 
 def _request(

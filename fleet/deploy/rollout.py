@@ -17,6 +17,7 @@ actions it waits for are ended by the actions' own reconcile.
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 from datetime import timedelta
@@ -118,6 +119,7 @@ def advance(rollout_id: int) -> None:
             return  # another step holds it, or it does not run
         now = timezone.now()
         rollout.heartbeat_at = now
+        before = _shown(rollout)
         age = (now - rollout.created_at).total_seconds()
         if not rollout.undo and age > settings.FLEET_DEPLOY_ROLLOUT_MAX_AGE:
             _begin_undo(
@@ -137,12 +139,19 @@ def advance(rollout_id: int) -> None:
         rollout.save()
         running = rollout.state == State.RUNNING
         delay = _next_step_in(rollout)
-    record.publish_rollout(rollout_id)
-    record.publish_deployment(rollout.deployment_id)
+    if _shown(rollout) != before:  # most steps only look at loads still under way
+        record.publish_rollout(rollout_id)
+        record.publish_deployment(rollout.deployment_id)
     if running:
         send(rollout_id, delay)
     else:
         current_app.signature(RECONCILE_TASK, args=(rollout.deployment_id,)).delay()
+
+
+def _shown(rollout: Rollout) -> str:
+    """What the rollout's frame carries that a step may change."""
+    parts = [rollout.state, rollout.wave, rollout.waves, rollout.undo, len(rollout.timeline), rollout.error]
+    return json.dumps(parts, sort_keys=True, default=str)
 
 
 def _next_step_in(rollout: Rollout) -> float:

@@ -59,6 +59,26 @@ def policy(versions: list[int] | str) -> dict[str, Any]:
     return {"specific": {"versions": list(versions)}}
 
 
+def same_policy(found: Any, wanted: dict[str, Any]) -> bool:
+    """Whether a config's version_policy (Triton's JSON) is the wanted one: specific versions
+    compared as a set of ints, latest by its count."""
+
+    def normal(policy: Any) -> Any:
+        if not isinstance(policy, dict):
+            return policy
+        if "specific" in policy:
+            versions = (policy.get("specific") or {}).get("versions") or []
+            return ("specific", sorted({int(v) for v in versions}))
+        if "latest" in policy:
+            return ("latest", int((policy.get("latest") or {}).get("num_versions") or 1))
+        return tuple(sorted(policy))
+
+    try:
+        return bool(normal(found) == normal(wanted))
+    except (TypeError, ValueError):
+        return False
+
+
 def expected(versions: list[int] | str) -> list[str]:
     """The versions the index must show READY ([] for latest: any one)."""
     return [] if versions == LATEST else [str(v) for v in versions]
