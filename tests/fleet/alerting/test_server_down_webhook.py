@@ -50,5 +50,7 @@ def test_it_fires_server_down_and_posts_it_to_alertmanager(
         )
         assert resolved["alerts"][0]["endsAt"] != "0001-01-01T00:00:00Z"
         sent = WebhookDelivery.objects.filter(alert=alert, status="sent")
+        # The receiver hears a delivery a moment before the worker records it as sent.
+        worker.wait_for(lambda: sent.count() == 2, timeout=10)
         assert sorted(sent.values_list("event", flat=True)) == ["firing", "resolved"]
         assert all(d.attempts == 1 and d.response_code == 200 for d in sent)

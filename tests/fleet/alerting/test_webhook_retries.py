@@ -44,7 +44,8 @@ def test_it_retries_with_backoff_then_marks_failing(celery_worker_factory: objec
         assert "Timeout" in failed["hanging"].last_error
         assert len(broken.bodies) == 3
         assert took >= 0.9  # the backoff was waited
-        sent = WebhookDelivery.objects.get(webhook=hooks["healthy"], alert=alert)
+        delivered = WebhookDelivery.objects.filter(webhook=hooks["healthy"], alert=alert, status="sent")
+        sent = worker.wait_for(delivered.first)
         assert (sent.status, sent.attempts) == ("sent", 1)
         assert healthy.bodies[0]["event"] == "firing" and healthy.bodies[0]["alert"]["id"] == alert.id
 
