@@ -1,8 +1,9 @@
-"""The rollout page in real Chromium: opened as the rollout starts, its canary wave goes
-from loading to baking with the smoke gate's evidence over the websocket (no reload); the
-abort button rolls the canary back and the page shows the rollout aborted. A deployment
-named with markup shows as text on the rollout, deployments, model and server pages; the
-overview counts the fleet's deployment targets in sync."""
+"""The rollout page in real Chromium: the open deployments page links the rollout as it
+starts (live, over ws/deployments/); opened then, its canary wave goes from loading to
+baking with the smoke gate's evidence over the websocket (no reload); the abort button rolls
+the canary back and the page shows the rollout aborted. A deployment named with markup shows
+as text on the rollout, deployments, model and server pages; the overview counts the fleet's
+deployment targets in sync."""
 
 import pytest
 
@@ -34,6 +35,8 @@ def test_it_follows_a_rollout_live_and_aborts_it(
         f"/api/deployments/{deployment['id']}/", {"versions": [2]}, format="json"
     )
     rollout_id = response.json()["rollout_id"]
+    # The deployments page, still open, hears of the rollout over its socket.
+    row.locator(f"a[href='/rollouts/{rollout_id}/']").wait_for(timeout=30000)
     page.goto(f"/rollouts/{rollout_id}/")
     assert page.locator("#deployment-name").text_content() == NAME
     assert NAME in page.title()
