@@ -438,6 +438,15 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["dashboard.permissions.RouteAccess"],
+    # Several tables have a `kind` and a `state`: each choice set gets its own schema name.
+    "ENUM_NAME_OVERRIDES": {
+        "ActionKindEnum": "fleet.models.Action.Kind",
+        "ActionStateEnum": "fleet.models.Action.State",
+        "AlertRuleKindEnum": "fleet.models.AlertRule.Kind",
+        "AlertStateEnum": "fleet.models.Alert.State",
+        "RolloutStateEnum": "fleet.models.Rollout.State",
+        "TargetStateEnum": "fleet.models.DeploymentTarget.State",
+    },
 }
 
 # LOG_FORMAT=json for one JSON object per line (log shippers); plain text otherwise.

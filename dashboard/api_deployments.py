@@ -19,7 +19,7 @@ from rest_framework.views import APIView
 from fleet.control import errors
 from fleet.control.requests import request_action
 from fleet.deploy import record, rollout, selector, spec
-from fleet.models import Action, Deployment, Rollout
+from fleet.models import Action, Deployment, DeploymentTarget, Rollout
 
 from .api_control import ActionRefused, refusal
 
@@ -27,7 +27,7 @@ from .api_control import ActionRefused, refusal
 class TargetSerializer(serializers.Serializer):
     server_id = serializers.IntegerField()
     server_name = serializers.CharField()
-    state = serializers.ChoiceField(choices=["in_sync", "drift", "converging", "failed"])
+    state = serializers.ChoiceField(choices=DeploymentTarget.State.choices)
     actual_versions = serializers.ListField(child=serializers.CharField())
     detail = serializers.CharField(help_text="What differs, and why nothing is done about it yet.")
     error = serializers.CharField(help_text="Triton's error of the last failed load.")
