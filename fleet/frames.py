@@ -18,12 +18,18 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from operator import itemgetter
 from typing import TypedDict, TypeVar
 
 from .catalog import METRICS, combine
 from .derive import Derived
+
+
+def iso(value: datetime | None) -> str | None:
+    """A time as every wire format writes it (as DRF writes datetimes): UTC, with 'Z'."""
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z") if value else None
+
 
 # What a server page draws: its models table (and its charts, which use two of these), and
 # the server's own memory and GPU panels.

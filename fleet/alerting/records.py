@@ -3,17 +3,13 @@ and the pages' seeds are built here and nowhere else."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, TypedDict
 
 from django.utils import timezone
 
+from ..frames import iso
 from ..models import Alert, AlertRule, Webhook, WebhookDelivery
-
-
-def iso(value: datetime | None) -> str | None:
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z") if value else None
-
 
 RELATED = ("rule", "server", "silenced_by", "acknowledged_by")
 

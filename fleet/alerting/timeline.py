@@ -18,8 +18,8 @@ from typing import TypedDict
 from django.db.models import Q
 from django.utils import timezone
 
+from ..frames import iso
 from ..models import Action, Alert, Block, DeploymentChange, ModelEvent, Rollout, Server
-from .records import iso
 
 LIMIT = 300  # entries of each source at most
 GAPS = 30  # down/up pairs at most (each "up" is one indexed query)

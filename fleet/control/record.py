@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import statistics
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, TypedDict
 
 from django.db.models import Q
@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from ..alerting import evaluate
 from ..broadcast import FLEET_GROUP, broadcast, model_group, server_group
+from ..frames import iso
 from ..models import Action
 
 log = logging.getLogger(__name__)
@@ -42,11 +43,6 @@ class ActionRecord(TypedDict):
     load_duration_s: float | None
     result: str
     error: str
-
-
-def _iso(value: datetime | None) -> str | None:
-    # As DRF writes datetimes, so API clients see the same text as before this format.
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z") if value else None
 
 
 def elapsed_s(action: Action, now: datetime | None = None) -> float | None:
@@ -88,9 +84,9 @@ def serialize(action: Action) -> ActionRecord:
         "model": action.model,
         "parameters": action.parameters,
         "requested_by": action.requested_by.username if action.requested_by else None,
-        "requested_at": _iso(action.requested_at),
-        "started_at": _iso(action.started_at),
-        "finished_at": _iso(action.finished_at),
+        "requested_at": iso(action.requested_at),
+        "started_at": iso(action.started_at),
+        "finished_at": iso(action.finished_at),
         "elapsed_s": elapsed_s(action),
         "estimate_s": estimate_s(action),
         "load_duration_s": action.load_duration_s,

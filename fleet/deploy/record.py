@@ -4,10 +4,10 @@ page seeds), and their broadcasts: `fleet.deployment` to the deployments group,
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any, TypedDict
 
 from ..broadcast import broadcast
+from ..frames import iso
 from ..models import Deployment, DeploymentChange, DeploymentTarget, Rollout
 from . import spec
 
@@ -61,10 +61,6 @@ class RolloutRecord(TypedDict):
     requested_by: str | None
     created_at: str | None
     ended_at: str | None
-
-
-def iso(value: datetime | None) -> str | None:
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z") if value else None
 
 
 def target_record(target: DeploymentTarget) -> TargetRecord:

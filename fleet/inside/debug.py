@@ -26,6 +26,7 @@ from django.utils import timezone
 
 from .. import triton
 from ..control.errors import ActionInProgress, InvalidRequest
+from ..frames import iso
 from ..models import DebugSession, Server
 
 log = logging.getLogger(__name__)
@@ -60,10 +61,6 @@ class DebugRecord(TypedDict):
     revert_error: str
 
 
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value else None
-
-
 def serialize(session: DebugSession) -> DebugRecord:
     return {
         "id": session.id,
@@ -71,12 +68,12 @@ def serialize(session: DebugSession) -> DebugRecord:
         "model": session.model,
         "state": session.state,
         "requested_by": session.requested_by.username if session.requested_by else None,
-        "started_at": _iso(session.started_at) or "",
-        "ends_at": _iso(session.ends_at) or "",
+        "started_at": iso(session.started_at) or "",
+        "ends_at": iso(session.ends_at) or "",
         "previous": session.previous,
         "applied": session.applied,
         "notes": session.notes,
-        "reverted_at": _iso(session.reverted_at),
+        "reverted_at": iso(session.reverted_at),
         "reverted_by": session.reverted_by,
         "revert_error": session.revert_error,
     }
@@ -124,7 +121,7 @@ def start(server: Server, name: str, user: Any, minutes: int) -> DebugSession:
         ).first()
         raise ActionInProgress(
             f"debug session #{active.id if active else '?'} on {name} is active until "
-            f"{_iso(active.ends_at) if active else '?'}; revert it first",
+            f"{iso(active.ends_at) if active else '?'}; revert it first",
             None,
         ) from None
     log.info("debug session %s: %s raises logging and tracing of %s on %s for %d min", session.id,
