@@ -138,15 +138,18 @@ class DeploymentDetail(APIView):
     )
     def patch(self, request: Request, pk: int) -> Response:
         """Change a deployment. New versions start a rollout: 202 {rollout_id}; 409 while
-        another rollout of it runs. Other fields apply at once (200)."""
+        another rollout of it runs, changing nothing. Other fields apply at once (200)."""
         deployment = get_object_or_404(Deployment, pk=pk)
         data = dict(request.data)
         try:
-            fields = spec.clean(data, deployment)
-            versions = fields.pop("versions", None)
-            if fields:
-                spec.change(deployment, fields, request.user)
-            started = rollout.start(deployment, versions, request.user) if versions is not None else None
+            # One transaction: a refused rollout (409, read-only) leaves the other fields as
+            # they were, never half of the change applied.
+            with transaction.atomic():
+                fields = spec.clean(data, deployment)
+                versions = fields.pop("versions", None)
+                if fields:
+                    spec.change(deployment, fields, request.user)
+                started = rollout.start(deployment, versions, request.user) if versions is not None else None
         except errors.ActionError as exc:
             return refusal(exc)
         _reconcile_soon(deployment.id)

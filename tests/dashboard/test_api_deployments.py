@@ -5,7 +5,7 @@ that records who changed what."""
 import pytest
 
 from fleet import services
-from fleet.models import Action, Deployment, DeploymentChange, Server
+from fleet.models import Action, Deployment, DeploymentChange, Rollout, Server
 from tests.conftest import client_for
 
 pytestmark = pytest.mark.django_db
@@ -151,3 +151,24 @@ def test_it_leaves_models_loaded_when_deleted_unless_asked(operator, triton) -> 
         operator,
     )
     assert response["X-Unload-Actions"] == str(unload.id)
+
+
+def test_it_changes_nothing_when_a_rollout_is_already_running(operator) -> None:
+    server = Server.objects.create(name="t1", url="http://127.0.0.1:1", labels={"pool": "ranking"})
+    deployment = Deployment.objects.create(
+        name="ranking", model="versioned", selector={"pool": "ranking"}, versions=[1]
+    )
+    running = Rollout.objects.create(
+        deployment=deployment, from_versions=[1], to_versions=[2], waves=[[server.id]]
+    )
+    history = DeploymentChange.objects.count()
+
+    answer = client_for(operator).patch(
+        f"/api/deployments/{deployment.id}/", {"versions": [3], "paused": True}, format="json"
+    )
+
+    assert answer.status_code == 409, answer.json()
+    assert f"#{running.id}" in answer.json()["detail"]
+    deployment.refresh_from_db()
+    assert (deployment.versions, deployment.paused) == ([1], False)
+    assert DeploymentChange.objects.count() == history
