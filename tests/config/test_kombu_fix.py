@@ -45,6 +45,7 @@ def held_message() -> Iterator[tuple[Connection, Message]]:
     channel._disconnect_pools()  # as kombu does when a channel finds Redis gone
     connection.transport.client = None  # as the consumer's connection.collect() leaves it
     yield connection, got[0]
+    channel.do_restore = False  # nothing left for kombu's exit-time restore of this channel
     with Connection(url) as cleanup:
         queue(cleanup.default_channel).delete()
 
