@@ -3,7 +3,7 @@
 import { DASH, duration, rate } from "./format.js";
 
 const SVG = "http://www.w3.org/2000/svg";
-const W = 190, H = 74, GAP_X = 70, GAP_Y = 24, PAD = 12, IO_H = 30;
+const W = 190, H = 74, GAP_X = 120, GAP_Y = 24, PAD = 12, IO_H = 30; // GAP_X: room for a tensor name on an edge
 
 function el(name, attrs = {}, text = null) {
   const node = document.createElementNS(SVG, name);
