@@ -2,6 +2,7 @@
 // appended with Plotly.extendTraces (no full redraw), in a bounded window.
 import { axisFor } from "./axis.js";
 import { combineRows, plotTime, plotlyText } from "./format.js";
+import { currentMarks } from "./marks.js";
 import { Stack, instants, tint } from "./stack.js";
 
 const COLORS = ["#1a73e8", "#e8710a", "#188038", "#a142f4", "#d01884", "#12b5cb", "#f9ab00", "#5f6368"];
@@ -27,7 +28,7 @@ export class TimeChart {
     this.stack = spec.stacked ? new Stack(spec.traces.length) : null;
     this.appending = Promise.resolve();
     // Alerts and actions from the page's timeline (static/dashboard/timeline.js).
-    this.marks = [];
+    this.marks = currentMarks();
     document.addEventListener("fleetdeck:marks", (event) => {
       this.marks = event.detail;
       if (this.loaded && !this.empty) Plotly.relayout(this.el, this.annotations());

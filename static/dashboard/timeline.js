@@ -2,6 +2,8 @@
 // (fleet.alerting.timeline), newest first, fetched again when an alert changes (the banner's
 // "fleetdeck:alert" event) and every minute. `?at=<ISO time>` in the page's address (an
 // alert's link) marks the entries of that moment. Text only (textContent).
+import { setMarks } from "./marks.js";
+
 const panel = document.querySelector("[data-timeline]");
 const REFRESH_MS = 60000;
 const NEAR_MS = 120000; // entries this close to ?at= are marked
@@ -41,7 +43,7 @@ async function load() {
   if (at) panel.querySelector(".timeline-near")?.scrollIntoView({ block: "nearest" });
   // Alerts and actions as chart annotations (static/dashboard/charts.js listens).
   const marks = entries.filter((e) => e.kind === "alert" || e.kind === "action");
-  document.dispatchEvent(new CustomEvent("fleetdeck:marks", { detail: marks }));
+  setMarks(marks);
 }
 
 if (panel) {
