@@ -335,6 +335,11 @@ FLEET_UNLOAD_CONFIRM_WINDOW = env_float("FLEET_UNLOAD_CONFIRM_WINDOW", 300.0)
 FLEET_ENSURE_WAIT = env_float("FLEET_ENSURE_WAIT", 300.0)
 # How often beat unloads idle models (servers whose autopilot has an idle_unload_s).
 FLEET_AUTOPILOT_INTERVAL = env_float("FLEET_AUTOPILOT_INTERVAL", 15.0, minimum=0.1)
+# Ensure of a READY model is answered in front of Django (dashboard/fast_ensure.py) for a
+# token the Django view authorized within this many seconds: a token revoked, or a user whose
+# role was taken away, in another process (manage.py, the admin in another web process) is
+# still accepted by this process's fast path for up to this long. 0 turns the fast path off.
+FLEET_ENSURE_AUTH_TTL = env_float("FLEET_ENSURE_AUTH_TTL", 5.0)
 
 # --- Desired state (fleet/deploy) ------------------------------------------------------
 # How often beat compares deployments with the inventory and repairs drift; a model whose

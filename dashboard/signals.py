@@ -4,7 +4,8 @@ Logout, a saved user (deactivated, superuser flag or password changed), a role g
 or taken away, a group or user deleted: each sends `user.recheck` to the group `user-<id>`
 that every socket of that user joins (dashboard/consumers.py), once the change is committed,
 so the socket reads the new state. A logout names its session: only that session's sockets
-close, the user's other browsers stay.
+close, the user's other browsers stay. The same changes, and a deleted API token, drop what
+the fast ensure path remembered of the user's tokens (dashboard/token_cache.py).
 """
 
 from __future__ import annotations
@@ -16,15 +17,22 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.contrib.auth.signals import user_logged_out
 from django.db import transaction
-from django.db.models.signals import m2m_changed, post_save, pre_delete
+from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete
+from knox.models import AuthToken
 
 from fleet.broadcast import broadcast
 
+from . import token_cache
 from .consumers import user_group
 
 
 def recheck(user_ids: Iterable[Any], ended_session: str | None = None) -> None:
-    groups = [user_group(pk) for pk in user_ids if pk is not None]
+    ids = [pk for pk in user_ids if pk is not None]
+    # The fast ensure path's authorized tokens of these users go too: now, and again once
+    # committed (a request may read the old groups until then).
+    token_cache.forget_users(ids)
+    transaction.on_commit(lambda: token_cache.forget_users(ids))
+    groups = [user_group(pk) for pk in ids]
     if groups:
         payload = {"ended_session": ended_session}
         transaction.on_commit(lambda: broadcast(groups, "user.recheck", payload))
@@ -64,6 +72,11 @@ def on_group_deleted(sender: Any, instance: Any, **kwargs: Any) -> None:
     recheck(list(instance.user_set.values_list("pk", flat=True)))
 
 
+def on_token_deleted(sender: Any, instance: Any, **kwargs: Any) -> None:
+    """A revoked token (knox's logout, the tokens API, the hourly purge) is refused at once."""
+    token_cache.forget_token(instance.digest)
+
+
 def connect() -> None:
     user_model = get_user_model()
     user_logged_out.connect(on_logout, dispatch_uid="dashboard-socket-logout")
@@ -73,3 +86,4 @@ def connect() -> None:
         on_groups_changed, sender=user_model.groups.through, dispatch_uid="dashboard-socket-groups"
     )
     pre_delete.connect(on_group_deleted, sender=Group, dispatch_uid="dashboard-socket-group-deleted")
+    post_delete.connect(on_token_deleted, sender=AuthToken, dispatch_uid="dashboard-fast-ensure-token")

@@ -87,8 +87,10 @@ def autopilot_user() -> Any:
     return user
 
 
-def ready_now(server: Server, name: str) -> bool:
-    """READY in the cached view, and nothing under way on it."""
+def ready_now(server: Server | int, name: str) -> bool:
+    """READY in the cached view, and nothing under way on it. The one definition of a READY
+    answer: the Django view and the fast path in front of it (dashboard/fast_ensure.py,
+    which has only the server's id) both ask this."""
     ready = ModelVersion.objects.filter(server=server, name=name, state=ModelVersion.State.READY)
     busy = Action.objects.filter(server=server, model=name, state__in=Action.ACTIVE_STATES)
     return ready.filter(~Exists(busy)).exists()  # one query: this is every client's request path

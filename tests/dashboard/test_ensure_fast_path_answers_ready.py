@@ -1,0 +1,81 @@
+"""Ensure of a model READY on a real Triton, for a token Django authorized: answered in front
+of Django (no Django request, none of its queries: only the one READY check), with the
+answer Django gives byte for byte but the time taken; Triton is not asked."""
+
+from collections.abc import Iterator
+
+import pytest
+from knox.models import AuthToken
+
+from config.asgi import django_asgi_app
+from dashboard import token_cache
+from fleet import services
+from tests.autopilot_support import REPOSITORY
+from tests.fast_ensure_support import FAST, close_fast_connection, post, watch
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def _fresh() -> Iterator[None]:
+    token_cache.forget_all()
+    yield
+    close_fast_connection()
+
+
+def test_it_answers_ready_without_django(operator, triton_factory, server_for) -> None:
+    triton = triton_factory(REPOSITORY, models=["mem128"])
+    server = server_for(triton)
+    services.refresh_inventory(server)
+    _, token = AuthToken.objects.create(user=operator)
+    url = f"/api/servers/{server.id}/models/mem128/ensure/"
+
+    with watch() as first:
+        warm = post(FAST, url, token)  # unknown token: Django answers, and remembers it
+    assert warm.status == 200 and warm.json()["state"] == "READY", warm.body
+    assert first.django, "the first call goes through Django"
+
+    triton.stop()  # from FleetDeck's view, not Triton
+    for body in (b"", b"{}"):
+        with watch() as queries:
+            fast = [post(FAST, url, token, body) for _ in range(5)]
+        assert queries.django == [], queries.django
+        assert len(queries.fast) == 5 and all("fleet_modelversion" in sql for sql in queries.fast)
+        django = post(django_asgi_app, url, token, body)
+        assert {a.same_shape() for a in fast} == {django.same_shape()} == {warm.same_shape()}
+    assert fast[0].json() == {
+        "state": "READY",
+        "loaded": False,
+        "evicted": [],
+        "waited_s": fast[0].json()["waited_s"],
+        "action_id": None,
+        "joined": False,
+        "would_evict": [],
+        "error": "",
+    }
+
+
+def test_it_leaves_other_requests_to_django(operator, triton_factory, server_for, settings) -> None:
+    """wait=false, a timeout, another Accept, read-only mode: Django answers, as it would."""
+    triton = triton_factory(REPOSITORY, models=["mem128"])
+    server = server_for(triton)
+    services.refresh_inventory(server)
+    _, token = AuthToken.objects.create(user=operator)
+    url = f"/api/servers/{server.id}/models/mem128/ensure/"
+    assert post(FAST, url, token).status == 200  # remembered
+
+    for path, body, headers in (
+        (url + "?wait=false", b"", {}),
+        (url, b'{"timeout": 5}', {}),
+        (url, b"", {"accept": "text/plain"}),  # DRF: 406
+    ):
+        with watch() as queries:
+            answer = post(FAST, path, token, body, **headers)
+        assert queries.fast == [], (path, body, headers)  # not even the READY check
+        assert answer.same_shape() == post(django_asgi_app, path, token, body, **headers).same_shape()
+
+    settings.FLEET_READ_ONLY = True
+    with watch() as queries:
+        refused = post(FAST, url, token)
+    assert queries.fast == [] and refused.status == 403
+    assert refused.same_shape() == post(django_asgi_app, url, token).same_shape()
