@@ -4,7 +4,8 @@ One consumer per page, joined to the one group that carries what the page draws
 (fleet.frames): the overview to "fleet" (server summaries), a server page to "server-<id>"
 (its models' table values and its own panels), a model page to its model's group (that
 model's values from every server). A consumer joins its group on connect and leaves it on
-disconnect; each handler is named after the event type it relays (`fleet.frame` ->
+disconnect, through the web process's one listener of that group (dashboard/fanout.py),
+which hands each event to the relay of every local socket of the group; each handler is named after the event type it relays (`fleet.frame` ->
 `fleet_frame`). A browser may send a ping, and acknowledges what it has read.
 
 A page that cannot keep up (a starved tab, a slow link) is closed with CLOSE_BEHIND once a
@@ -44,6 +45,7 @@ from fleet.broadcast import FLEET_GROUP, model_group, server_group
 from fleet.models import ModelVersion, Series, Server
 
 from . import access
+from .fanout import fanout_for
 from .own_metrics import websocket_clients
 
 log = logging.getLogger(__name__)
@@ -81,6 +83,8 @@ class RelayConsumer(AsyncJsonWebsocketConsumer):
     unacked: deque[float]
     acknowledging = False  # the client has sent an ack: it is judged by them
     behind = False
+    opened = False  # accepted: frames may be sent
+    early: list[dict[str, Any]]  # frames handed over by the group's listener before that
 
     async def connect(self) -> None:
         self.joined = []
@@ -94,10 +98,18 @@ class RelayConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=CLOSE_UNKNOWN)
             return
         self.group = group
-        self.joined = [group, user_group(self.scope["user"].pk)]
-        for name in self.joined:
-            await self.channel_layer.group_add(name, self.channel_name)
+        # The page's group through this process's one listener of it (dashboard/fanout.py);
+        # the user's group, which carries only what is addressed to this user, on our own
+        # channel. Both before accept, so nothing published meanwhile is missed.
+        self.joined = [user_group(self.scope["user"].pk)]
+        self.early = []
+        await self.channel_layer.group_add(self.joined[0], self.channel_name)
+        await fanout_for(self.channel_layer).join(group, self)
         await self.accept()
+        self.opened = True
+        for event in self.early:  # frames the listener handed over before the accept
+            await self.relay(event)
+        self.early = []
         websocket_clients.inc()
         self.renewal = asyncio.create_task(self.renew())
 
@@ -108,8 +120,9 @@ class RelayConsumer(AsyncJsonWebsocketConsumer):
     async def dispatch(self, message: dict[str, Any]) -> None:
         # Channels closes stale database connections before every handler, a hop to a
         # thread each time; relaying a frame touches no database, and at 200 sockets × 10
-        # frames/s that hop was the web process's largest cost.
-        if message["type"] in RELAYED:
+        # frames/s that hop was the web process's largest cost. Nor does reading a ping
+        # or an ack (one a second from every page: 5 % of the web process's time).
+        if message["type"] in RELAYED or message["type"] == "websocket.receive":
             await getattr(self, message["type"].replace(".", "_"))(message)
             return
         await super().dispatch(message)
@@ -124,6 +137,7 @@ class RelayConsumer(AsyncJsonWebsocketConsumer):
             self.renewal.cancel()
         if self.group is not None:
             websocket_clients.dec()
+            await fanout_for(self.channel_layer).leave(self.group, self)
         for name in self.joined:
             await self.channel_layer.group_discard(name, self.channel_name)
 
@@ -164,6 +178,8 @@ class RelayConsumer(AsyncJsonWebsocketConsumer):
                     return
                 for name in self.joined:
                     await self.channel_layer.group_add(name, self.channel_name)
+                if self.group is not None:
+                    await fanout_for(self.channel_layer).renew(self.group)
             except Exception:  # Redis or the database away: try again next round
                 log.warning("websocket renewal failed; retrying", exc_info=True)
 
@@ -204,6 +220,9 @@ class RelayConsumer(AsyncJsonWebsocketConsumer):
     async def relay(self, event: dict[str, Any]) -> None:
         """Send a frame on, unless the page is BEHIND_SECONDS behind: then close instead."""
         if self.behind:
+            return
+        if not self.opened:
+            self.early.append(event)
             return
         now = time.monotonic()
         if self.acknowledging and self.unacked and now - self.unacked[0] > self.behind_seconds:
