@@ -22,8 +22,8 @@ from datetime import UTC, datetime
 from operator import itemgetter
 from typing import TypedDict, TypeVar
 
-from .catalog import METRICS, combine
 from .derive import Derived
+from .model_figures import ModelFigures
 
 
 def iso(value: datetime | None) -> str | None:
@@ -143,20 +143,6 @@ def model_frames(whole: Frame, models: Iterable[str] = ()) -> dict[str, Frame]:
     return {name: {**whole, "values": values} for name, values in by_model.items()}
 
 
-def combined(values: Iterable[FrameValue], metric: str) -> float | None:
-    """fleet.catalog.combine of `metric` over `values`, each average weighted by its own
-    version's denominator rate found among the same values."""
-    pool = list(values)
-    chosen = [v for v in pool if v["metric"] == metric]
-    weight = METRICS[metric].weight
-    if weight is None:
-        return combine(metric, [v["value"] for v in chosen])
-    rates = {(v["model"], v["version"]): v["value"] for v in pool if v["metric"] == weight}
-    return combine(
-        metric, [v["value"] for v in chosen], [rates.get((v["model"], v["version"])) for v in chosen]
-    )
-
-
 def memory_bars(values: Iterable[FrameValue]) -> list[MemoryBar]:
     """Per-GPU memory when the server reports GPUs, else the host's memory."""
     gpus: dict[str, dict[str, float]] = defaultdict(dict)
@@ -195,20 +181,23 @@ def rank(
     return sorted(chosen, key=lambda m: tuple(-value(m, k) for k in by))[:limit]
 
 
-def rankings(values: Iterable[FrameValue]) -> dict[str, list[RankedModel]]:
-    """The server's own top models per ranking, each with that ranking's metrics."""
-    by_model: dict[str, list[FrameValue]] = defaultdict(list)
-    for v in values:
-        if v["model"]:
-            by_model[v["model"]].append(v)
+def rankings(figures: Mapping[str, ModelFigures]) -> dict[str, list[RankedModel]]:
+    """The server's own top models per ranking, each with that ranking's metrics (from the
+    scrape's per-model figures, fleet.model_figures)."""
     out: dict[str, list[RankedModel]] = {}
     for name, by in RANKINGS.items():
         loads: list[RankedModel] = [
-            {"model": model, "values": {metric: combined(rows, metric) for metric in by}}
-            for model, rows in by_model.items()
+            {"model": model, "values": {metric: f.get(metric) for metric in by}}  # type: ignore[misc]
+            for model, f in figures.items()
         ]
         out[name] = rank(loads, by)
     return out
+
+
+def _total(figures: Iterable[ModelFigures], metric: str) -> float | None:
+    """A rate over the server's models (None without one)."""
+    found = [f[metric] for f in figures if metric in f]  # type: ignore[literal-required]
+    return float(sum(found)) if found else None
 
 
 def summary(
@@ -217,16 +206,19 @@ def summary(
     whole: Frame,
     last_scrape_at: datetime | None,
     versions: Iterable[tuple[str, str]],
+    figures: Mapping[str, ModelFigures],
 ) -> ServerSummary:
-    """The server's summary from its scrape (`whole`) and repository ((name, state) rows)."""
+    """The server's summary from its scrape (`whole` and its per-model `figures`) and
+    repository ((name, state) rows)."""
     ready: set[str] = set()
     total: set[str] = set()
     for model, state in versions:
         total.add(model)
         if state == "READY":
             ready.add(model)
-    values = whole["values"] if whole["status"] == "up" else []
-    ranked = rankings(values)
+    up = whole["status"] == "up"
+    values = whole["values"] if up else []
+    ranked = rankings(figures if up else {})
     return {
         "server_id": server_id,
         "name": name,
@@ -234,7 +226,7 @@ def summary(
         "at": whole["at"],
         "last_scrape_at": last_scrape_at.timestamp() if last_scrape_at else None,
         "error": whole["error"],
-        "inferences_per_s": combined(values, "inferences_per_s"),
+        "inferences_per_s": _total(figures.values() if up else (), "inferences_per_s"),
         "ready": len(ready),
         "total": len(total),
         "memory": memory_bars(values),

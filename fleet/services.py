@@ -18,12 +18,13 @@ from django.db import connection, transaction
 from django.db.models import Case, F, TextField, Value, When
 from django.utils import timezone
 
-from . import frames, prometheus, storage, triton
+from . import frames, own_stats, prometheus, storage, triton
 from .alerting import evaluate
 from .autopilot import usage
 from .broadcast import FLEET_GROUP, model_group, send, server_group
 from .catalog import PROMETHEUS_METRICS
 from .derive import MAX_MODEL, MAX_VERSION, Derived, MetricsParseError, Snapshot, derive, parse
+from .model_figures import ModelFigures, per_model
 from .models import ModelConfig, ModelEvent, ModelVersion, Server
 
 log = logging.getLogger(__name__)
@@ -32,8 +33,10 @@ log = logging.getLogger(__name__)
 LIVE_METRICS = PROMETHEUS_METRICS
 
 
-def scrape_server(server_id: int) -> bool | None:
-    """Scrape one server's metrics (and, when due, its inventory), store, broadcast.
+def scrape_server(server_id: int, dispatched_at: float | None = None) -> bool | None:
+    """Scrape one server's metrics (and, when due, its inventory), store, broadcast, evaluate
+    its alert rules, and record the scrape's own figures (fleet.own_stats: duration, queue lag
+    since beat's `dispatched_at`, the models' saturation figures) in one Redis round trip.
 
     Returns whether the server answered, None if it no longer exists.
 
@@ -41,26 +44,35 @@ def scrape_server(server_id: int) -> bool | None:
     A server that does not answer, or answers garbage, is marked down with the error; its
     earlier data stays, and its series get a gap marker (see mark_down), never zeros.
     """
+    started = time.time()
     server = Server.objects.filter(id=server_id).first()
     if server is None:
         return None
+    ok, saturation = _scrape(server)
+    lag = started - dispatched_at if dispatched_at is not None else None
+    own_stats.record_scrape(server_id, time.time() - started, lag, ok, saturation)
+    return ok
+
+
+def _scrape(server: Server) -> tuple[bool, own_stats.Saturation | None]:
+    """scrape_server's work: whether the server answered, and its saturation figures to
+    record (None: leave them as they are)."""
     if settings.PROMETHEUS_URL:
-        return refresh_inventory_if_due(server)
+        return refresh_inventory_if_due(server), None
     try:
         exposition = triton.fetch_metrics(server)
         # Stamped by the database's clock, the one clock every worker shares: a worker whose
         # own clock is behind would otherwise write scrapes that look older than the last one.
         snapshot = parse(exposition.text, exposition.at + _clock_offset())
     except (triton.TritonError, MetricsParseError) as exc:
-        mark_down(server, str(exc))
-        return False
+        return False, mark_down(server, str(exc))
     exported = len(snapshot.counters) + len(snapshot.gauges)
     if exported > settings.FLEET_MAX_SERIES_PER_SERVER:
         # A label explosion: refused whole, so it cannot fill the disk; the rest of the fleet
         # is scraped as usual.
         cap = settings.FLEET_MAX_SERIES_PER_SERVER
-        mark_down(server, f"refused: exports {exported} series, more than FLEET_MAX_SERIES_PER_SERVER={cap}")
-        return False
+        refused = f"refused: exports {exported} series, more than FLEET_MAX_SERIES_PER_SERVER={cap}"
+        return False, mark_down(server, refused)
     if snapshot.dropped:
         # NaN, ±Inf, a negative counter or a NUL: those series get no point; the rest flow.
         log.warning("scrape of %s: %d series left out", server.name, snapshot.dropped)
@@ -76,7 +88,7 @@ def scrape_server(server_id: int) -> bool | None:
             # A redelivered or overtaken task: a newer scrape already stored its window.
             late = previous.at - snapshot.at
             log.warning("scrape of %s dropped: %.3f s older than the stored one", server.name, late)
-            return True
+            return True, None
         values = derive(previous, snapshot)
         storage.store(locked, at, values)
         live = Live.of(locked, Server.Status.UP, at, values, _inventory_error(locked.last_error), at)
@@ -89,8 +101,8 @@ def scrape_server(server_id: int) -> bool | None:
         )
     live.publish()
     since = datetime.fromtimestamp(previous.at, tz=UTC) if previous is not None else None
-    evaluate.after_scrape(locked, Server.Status.UP, values, at, since, _inventory_error(locked.last_error))
-    return True
+    error = _inventory_error(locked.last_error)
+    return True, evaluate.after_scrape(locked, Server.Status.UP, values, at, since, error, live.figures)
 
 
 def _clock_offset() -> float:
@@ -129,10 +141,12 @@ def scrape_fleet_via_prometheus() -> int:
         return 0
     now = timezone.now()
     versions = _versions([s.id for s in servers])
+    saturation: dict[int, own_stats.Saturation] = {}  # written at the end, in one round trip
     for server in servers:
         state = states[server.id]
         if not state.up:
-            mark_down(server, state.error)
+            if (down := mark_down(server, state.error)) is not None:
+                saturation[server.id] = down
             continue
         error = _inventory_error(server.last_error)
         live = Live.of(server, Server.Status.UP, now, state.values, error, now, versions[server.id])
@@ -143,7 +157,11 @@ def scrape_fleet_via_prometheus() -> int:
             summary=live.summary,
         )
         live.publish()
-        evaluate.after_scrape(server, Server.Status.UP, state.values, now, server.last_scrape_at, error)
+        since = server.last_scrape_at
+        found = evaluate.after_scrape(server, Server.Status.UP, state.values, now, since, error, live.figures)
+        if found is not None:
+            saturation[server.id] = found
+    own_stats.record_saturation(saturation)
     return sum(state.up for state in states.values())
 
 
@@ -166,22 +184,23 @@ def _kept_inventory_error() -> Case:
     )
 
 
-def mark_down(server: Server, error: str, status: str = Server.Status.DOWN) -> None:
+def mark_down(server: Server, error: str, status: str = Server.Status.DOWN) -> own_stats.Saturation | None:
     """Record a failed scrape. Dropping the counter baseline keeps rates from spanning the gap;
-    on the first failure after a good scrape, the server's series get a gap marker."""
+    on the first failure after a good scrape, the server's series get a gap marker. Returns
+    the saturation figures to record (none: the server's are removed), as after_scrape."""
     log.info("scrape of %s failed: %s", server.name, error)
     now = timezone.now()
     with transaction.atomic():
         locked = Server.objects.select_for_update().filter(id=server.id)
         row = locked.only("id", "name", "status", "last_scrape_at").first()
         if row is None:
-            return
+            return None
         live = Live.of(row, status, now, [], error[:2000], row.last_scrape_at)
         locked.update(status=status, last_error=error[:2000], last_counters=None, summary=live.summary)
         if row.status == Server.Status.UP and server.last_scrape_at is not None:
             storage.mark_gap(server, since=server.last_scrape_at, at=now)
     live.publish()
-    evaluate.after_scrape(server, status, [], now, row.last_scrape_at, error)
+    return evaluate.after_scrape(server, status, [], now, row.last_scrape_at, error)
 
 
 @dataclass(frozen=True)
@@ -191,6 +210,7 @@ class Live:
     whole: frames.Frame
     summary: frames.ServerSummary
     models: list[str]
+    figures: dict[str, ModelFigures]  # per model, versions combined: the rankings' and the rules'
 
     @classmethod
     def of(
@@ -206,8 +226,9 @@ class Live:
         if versions is None:
             versions = list(ModelVersion.objects.filter(server_id=server.id).values_list("name", "state"))
         whole = frames.frame(server.id, status, at, values, error)
-        summary = frames.summary(server.id, server.name, whole, last_scrape_at, versions)
-        return cls(whole, summary, sorted({name for name, _ in versions}))
+        figures = per_model(values) if status == Server.Status.UP else {}
+        summary = frames.summary(server.id, server.name, whole, last_scrape_at, versions, figures)
+        return cls(whole, summary, sorted({name for name, _ in versions}), figures)
 
     def publish(self) -> None:
         """Each page's share, once: the summary to the overview, the server page's values

@@ -9,7 +9,7 @@ from typing import Any
 from celery import shared_task
 from django.conf import settings
 
-from . import own_stats, services, storage
+from . import services, storage
 from .alerting import evaluate, webhooks
 from .autopilot import idle
 from .control import requests, runner
@@ -40,12 +40,8 @@ def dispatch_scrapes() -> int:
 @shared_task(ignore_result=True)
 def scrape(server_id: int, dispatched_at: float | None = None) -> None:
     """Scrape one server; `dispatched_at` (from beat's fan-out) measures queue lag."""
-    started = time.time()
     was = Server.objects.filter(id=server_id).values_list("status", flat=True).first()
-    ok = services.scrape_server(server_id)
-    if ok is not None:  # None: the server was deleted meanwhile
-        lag = started - dispatched_at if dispatched_at is not None else None
-        own_stats.record_scrape(server_id, time.time() - started, lag, ok)
+    ok = services.scrape_server(server_id, dispatched_at)  # records its own figures too
     if ok and was != Server.Status.UP:  # it (re)appeared: its deployments at once
         _send(reconcile_server, server_id)
 

@@ -4,11 +4,14 @@ when an action ends (fleet.control.record.finish), and beat's fan-out calls
 `stale_servers` for servers whose scrapes stopped arriving. Nothing polls the database for
 metrics.
 
-Per scrape: one query for the rules watching the server and its open alerts (rules.
-watching_with_open), one Redis round trip for the saturation figures (own_stats); the model
-configs behind the busy ratio are cached per server until its next inventory read; a
-query for the actions in progress only when a queue-time cause gets that far. Writes only
-when something changed (bulk where it can).
+Per scrape: the per-model figures the scrape already computed for its summary
+(fleet.model_figures, passed in); one statement for the rules' fingerprint and the server's
+open alerts (rules.watching_with_open); the saturation figures are returned, and the scrape
+writes them in its own Redis round trip (own_stats.record_scrape); the model configs behind
+the busy ratio are cached per server until its next inventory read; a queue-time cause is
+worked out only for an alert row that is written (a pending alert keeps its first figures),
+and the actions in progress are read only when a cause gets that far. Writes only when
+something changed (bulk where it can).
 States: pending (the condition holds, for less than the rule's `for_s`) → firing →
 resolved. A pending alert whose condition stops holding is dropped. One open alert per
 (rule, target), decided by the database (a partial unique constraint).
@@ -23,7 +26,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -34,6 +37,7 @@ from django.utils import timezone
 
 from .. import own_stats
 from ..derive import Derived
+from ..model_figures import ModelFigures, per_model
 from ..models import Action, Alert, AlertRule, DeploymentTarget, ModelConfig, ModelVersion, Server
 from . import causes, notify, rules, saturation
 
@@ -63,6 +67,15 @@ class Seen:
     value: float | None = None
     cause: str = ""
     detail: dict[str, Any] = field(default_factory=dict)
+    # A queue-time alert's cause, worked out only when its row is written: most scrapes
+    # leave a pending alert as it is, and the cause may need a query (co-tenant load).
+    explain: Callable[[], tuple[str, dict[str, Any]]] | None = None
+
+    def explained(self) -> Seen:
+        if self.explain is not None:
+            self.cause, self.detail = self.explain()
+            self.explain = None
+        return self
 
 
 def target(server_id: int | None, model: str) -> str:
@@ -86,36 +99,59 @@ def after_scrape(
     at: datetime,
     since: datetime | None,
     error: str = "",
-) -> None:
-    """Evaluate the rules watching `server` on this scrape's values. Never raises: an
-    alerting bug must not cost the fleet its metrics."""
+    figures: Mapping[str, ModelFigures] | None = None,
+) -> own_stats.Saturation | None:
+    """Evaluate the rules watching `server` on this scrape's values (and its per-model
+    `figures`, fleet.services.Live's, computed here when not given). Returns the models'
+    saturation figures for the caller to record with the scrape's own
+    (fleet.own_stats.record_scrape): {} for a server down, None when nothing is known.
+    Never raises: an alerting bug must not cost the fleet its metrics."""
+    if status == Server.Status.UNKNOWN:
+        return None  # Prometheus did not answer: nothing is known of the servers
     try:
-        _after_scrape(server, status, values, at, since, error)
+        up = status == Server.Status.UP
+        figures = (per_model(values) if up else {}) if figures is None else figures
+        busy = _busy(server, values, figures)
+        export = {
+            model: (busy[model][0], f.get("queue_us_per_request"), f.get("pending_requests"))
+            for model, f in figures.items()
+        }
+    except Exception:
+        log.exception("saturation figures for %s failed", server.name)
+        return None
+    try:
+        _after_scrape(server, up, status, values, figures, busy, at, since, error)
     except Exception:
         log.exception("alert evaluation for %s failed", server.name)
+    return export
+
+
+def _busy(
+    server: Server, values: Sequence[Derived], figures: Mapping[str, ModelFigures]
+) -> dict[str, tuple[float | None, int | None]]:
+    """model -> (busy ratio, instance count), from the model's config (cached per server)."""
+    if not figures:
+        return {}
+    known, gpus = shapes(server), saturation.gpu_count(values)
+    busy: dict[str, tuple[float | None, int | None]] = {}
+    for model, f in figures.items():
+        shape = known.get(model)
+        count = saturation.instances(shape, gpus) if shape else None
+        busy[model] = (saturation.busy_ratio(f, shape, gpus), count)
+    return busy
 
 
 def _after_scrape(
-    server: Server, status: str, values: Sequence[Derived], at: datetime, since: datetime | None, error: str
+    server: Server,
+    up: bool,
+    status: str,
+    values: Sequence[Derived],
+    figures: Mapping[str, ModelFigures],
+    busy: dict[str, tuple[float | None, int | None]],
+    at: datetime,
+    since: datetime | None,
+    error: str,
 ) -> None:
-    if status == Server.Status.UNKNOWN:
-        return  # Prometheus did not answer: nothing is known of the servers
-    up = status == Server.Status.UP
-    figures = saturation.per_model(values) if up else {}
-    busy: dict[str, tuple[float | None, int | None]] = {}
-    if figures:
-        known, gpus = shapes(server), saturation.gpu_count(values)
-        for model, f in figures.items():
-            shape = known.get(model)
-            count = saturation.instances(shape, gpus) if shape else None
-            busy[model] = (saturation.busy_ratio(f, shape, gpus), count)
-    own_stats.record_saturation(
-        server.id,
-        {
-            model: (busy[model][0], f.get("queue_us_per_request"), f.get("pending_requests"))
-            for model, f in figures.items()
-        },
-    )
     watching, open_rows = rules.watching_with_open(server, SCRAPE_KINDS)
     if not watching and not open_rows:
         return
@@ -123,6 +159,24 @@ def _after_scrape(
     load: causes.ServerLoad | None = None
     not_ready: dict[str, str] | None = None
     found_causes: dict[str, causes.Cause] = {}
+
+    def queue_cause(model: str) -> causes.Cause:
+        nonlocal load
+        found = found_causes.get(model)
+        if found is None:  # once per model, however many rules watch it
+            load = load or _server_load(server, values)
+            ratio, count = busy.get(model, (None, None))
+            shape = shapes(server).get(model)
+            found = found_causes[model] = causes.queue_cause(model, figures[model], ratio, count, shape, load)
+        return found
+
+    def explain(model: str, threshold: float | None) -> Callable[[], tuple[str, dict[str, Any]]]:
+        def text_and_detail() -> tuple[str, dict[str, Any]]:
+            found = queue_cause(model)
+            return found.text, {"code": found.code, "threshold_us": threshold, **found.detail}
+
+        return text_and_detail
+
     # Each figure a threshold rule reads, largest first: a rule stops at its threshold.
     queues = _largest(figures, "queue_us_per_request")
     failures = _largest(figures, "failures_per_s")
@@ -133,15 +187,7 @@ def _after_scrape(
             seen.append(Seen(rule, cause=error[:2000], detail={"error": error[:2000]}))
         elif rule.kind == Kind.QUEUE_TIME:
             for model, queue in above(queues, rule):
-                found = found_causes.get(model)
-                if found is None:  # once per model, however many rules watch it
-                    load = load or _server_load(server, values)
-                    ratio, count = busy.get(model, (None, None))
-                    shape = shapes(server).get(model)
-                    found = causes.queue_cause(model, figures[model], ratio, count, shape, load)
-                    found_causes[model] = found
-                detail = {"code": found.code, "threshold_us": rule.threshold, **found.detail}
-                seen.append(Seen(rule, model, queue, found.text, detail))
+                seen.append(Seen(rule, model, queue, explain=explain(model, rule.threshold)))
         elif rule.kind == Kind.FAILURE_RATE:
             for model, rate in above(failures, rule):
                 text = f"{rate:.3g} failures/s (threshold {rule.threshold:g})"
@@ -155,7 +201,7 @@ def _after_scrape(
     notify.changed(changed)
 
 
-def _largest(figures: dict[str, saturation.ModelFigures], key: str) -> list[tuple[str, float]]:
+def _largest(figures: Mapping[str, ModelFigures], key: str) -> list[tuple[str, float]]:
     found = [(model, float(v)) for model, f in figures.items() if isinstance(v := f.get(key), int | float)]
     return sorted(found, key=lambda pair: -pair[1])
 
@@ -225,9 +271,13 @@ def stale_servers(now: datetime | None = None) -> int:
     now = now or timezone.now()
     cutoff = now - timedelta(seconds=STALE_INTERVALS * settings.FLEET_SCRAPE_INTERVAL)
     stale = list(Server.objects.filter(status=Server.Status.UP, last_scrape_at__lt=cutoff))
+    gone: dict[int, own_stats.Saturation] = {}
     for server in stale:
         age = (now - server.last_scrape_at).total_seconds() if server.last_scrape_at else 0.0
-        after_scrape(server, "stale", [], now, server.last_scrape_at, f"no scrape for {age:.0f} s")
+        found = after_scrape(server, "stale", [], now, server.last_scrape_at, f"no scrape for {age:.0f} s")
+        if found is not None:
+            gone[server.id] = found  # {}: its figures are removed
+    own_stats.record_saturation(gone)
     return len(stale)
 
 
@@ -248,6 +298,10 @@ def transition(
     for s in seen:
         key = target(server.id, s.model)
         row = open_rows.pop((s.rule.id, key), None)
+        held = (at - row.started_at).total_seconds() if row is not None else 0.0
+        if row is not None and row.state == Alert.State.PENDING and held < s.rule.for_s:
+            continue  # still pending: it keeps the figures it started with
+        s.explained()
         fields = {"value": s.value, "cause": s.cause, "detail": s.detail}
         if row is None:
             firing = (at - since).total_seconds() >= s.rule.for_s
@@ -265,10 +319,10 @@ def transition(
             except IntegrityError:  # a concurrent scrape of the same server opened it
                 continue
             changed.append(new.id)
-        elif row.state == Alert.State.PENDING:
-            if (at - row.started_at).total_seconds() >= s.rule.for_s and Alert.objects.filter(
-                id=row.id, state=Alert.State.PENDING
-            ).update(state=Alert.State.FIRING, fired_at=at, updated_at=now, **fields):
+        elif row.state == Alert.State.PENDING:  # its `for` is over (see above)
+            if Alert.objects.filter(id=row.id, state=Alert.State.PENDING).update(
+                state=Alert.State.FIRING, fired_at=at, updated_at=now, **fields
+            ):
                 changed.append(row.id)
         elif _moved(row, s):
             Alert.objects.filter(id=row.id, state=Alert.State.FIRING).update(updated_at=now, **fields)

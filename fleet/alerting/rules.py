@@ -9,10 +9,12 @@ watches that model on every server in its scope.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
+from django.db import connection
 from django.db.models import Count, Max
 from django.utils import timezone
 
@@ -87,26 +89,54 @@ OPEN_COLUMNS = ("id", "rule_id", "target", "state", "started_at", "value", "caus
 _cached: tuple[tuple[int, Any], list[Watch]] | None = None
 
 
-def enabled_rules() -> list[Watch]:
-    global _cached
+def _fingerprint() -> tuple[int, Any]:
     mark = AlertRule.objects.aggregate(n=Count("id"), at=Max("updated_at"))
-    fingerprint = (mark["n"], mark["at"])
+    return (mark["n"], mark["at"])
+
+
+def _enabled(fingerprint: tuple[int, Any]) -> list[Watch]:
+    global _cached
     if _cached is None or _cached[0] != fingerprint:
         rows = AlertRule.objects.filter(enabled=True).order_by("id").values_list(*WATCH_COLUMNS)
         _cached = (fingerprint, [Watch(*row) for row in rows])
     return _cached[1]
 
 
+def enabled_rules() -> list[Watch]:
+    return _enabled(_fingerprint())
+
+
 def watching_with_open(
     server: Server, kinds: frozenset[str] | set[str]
 ) -> tuple[list[Watch], dict[tuple[int, str], Open]]:
-    """The rules of `watching`, and the server's open alerts of those kinds: two small
-    queries (this runs every scrape). An open alert of a rule that no longer watches the
-    server comes too, so that it resolves."""
-    rules = [r for r in enabled_rules() if r.kind in kinds and applies(r, server)]
-    rows = Alert.objects.filter(server_id=server.id, state__in=Alert.OPEN_STATES, kind__in=kinds)
-    alerts = {(a.rule_id, a.target): a for a in map(Open._make, rows.order_by().values_list(*OPEN_COLUMNS))}
-    return rules, alerts
+    """The rules of `watching`, and the server's open alerts of those kinds (this runs every
+    scrape: on PostgreSQL one round trip with the rules' fingerprint, see _open_pg). An open
+    alert of a rule that no longer watches the server comes too, so that it resolves."""
+    if connection.vendor == "postgresql":
+        fingerprint, found = _open_pg(server.id, kinds)
+    else:
+        fingerprint = _fingerprint()
+        rows = Alert.objects.filter(server_id=server.id, state__in=Alert.OPEN_STATES, kind__in=kinds)
+        found = list(map(Open._make, rows.order_by().values_list(*OPEN_COLUMNS)))
+    rules = [r for r in _enabled(fingerprint) if r.kind in kinds and applies(r, server)]
+    return rules, {(a.rule_id, a.target): a for a in found}
+
+
+def _open_pg(server_id: int, kinds: Iterable[str]) -> tuple[tuple[int, Any], list[Open]]:
+    """The rules' fingerprint and the server's open alerts in one statement, written out:
+    the ORM's two queries cost twice the round trips and most of their time compiling.
+    The fingerprint's one row is joined to the alerts, so it comes when none is open."""
+    alerts, rules = (connection.ops.quote_name(m._meta.db_table) for m in (Alert, AlertRule))
+    sql = (
+        "SELECT f.n, f.at, a.id, a.rule_id, a.target, a.state, a.started_at, a.value, a.cause,"
+        f" a.detail ->> 'code' FROM (SELECT count(*), max(updated_at) FROM {rules}) AS f(n, at)"
+        f" LEFT JOIN {alerts} AS a ON a.server_id = %s AND a.state = ANY(%s) AND a.kind = ANY(%s)"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [server_id, list(Alert.OPEN_STATES), sorted(kinds)])
+        rows = cursor.fetchall()
+    fingerprint = (rows[0][0], rows[0][1])
+    return fingerprint, [Open._make(row[2:]) for row in rows if row[2] is not None]
 
 
 def _number(field: str, value: Any) -> float:

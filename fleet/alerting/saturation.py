@@ -3,38 +3,20 @@
 busy = rate(compute infer µs) / (instances × 10⁶): the share of its instances' time a model
 spent executing. Triton adds an execution's compute time to every request of the batch, so
 for a batching model the rate is scaled by executions per request (1 without batching).
-Pure functions: the scrape path passes what it just derived.
+Pure functions: the scrape path passes what it just derived, and each model's figures over
+its versions (fleet.model_figures, computed once per scrape).
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, TypedDict
+from typing import Any
 
-from ..catalog import combine
 from ..derive import Derived
+from ..model_figures import ModelFigures
 
-# The per-model figures a rule or a cause reads, versions combined.
-RATE_METRICS = ("requests_per_s", "executions_per_s", "failures_per_s", "pending_requests")
-AVERAGES = {  # metric -> the rate that weighs it
-    "queue_us_per_request": "requests_per_s",
-    "compute_infer_us_per_request": "requests_per_s",
-}
-
-
-READ = frozenset(RATE_METRICS) | frozenset(AVERAGES)
-
-
-class ModelFigures(TypedDict, total=False):
-    requests_per_s: float
-    executions_per_s: float
-    failures_per_s: float
-    pending_requests: float
-    queue_us_per_request: float
-    compute_infer_us_per_request: float
-    compute_infer_us_per_s: float  # rate(compute infer µs), summed over versions
+__all__ = ["ModelFigures", "Shape", "busy_ratio", "gpu_count", "instances", "shape"]
 
 
 @dataclass(frozen=True)
@@ -67,37 +49,6 @@ def shape(config: Mapping[str, Any]) -> Shape:
 
 def instances(model: Shape, gpus: int) -> int:
     return model.instances + model.per_gpu * max(1, gpus)
-
-
-def per_model(values: Iterable[Derived]) -> dict[str, ModelFigures]:
-    """Each model's figures over its versions: rates add up, averages are weighted by their
-    version's request rate (as fleet.catalog.combine)."""
-    rows: dict[str, dict[str, list[tuple[str, float]]]] = defaultdict(lambda: defaultdict(list))
-    for v in values:
-        if v.model and v.metric in READ:  # a scrape derives ~12 metrics per version; 6 are read
-            rows[v.model][v.metric].append((v.version, v.value))
-    out: dict[str, ModelFigures] = {}
-    for model, metrics in rows.items():
-        figures: dict[str, float] = {}
-        for metric in RATE_METRICS:
-            if metric in metrics:
-                figures[metric] = float(sum(value for _, value in metrics[metric]))
-        rates = dict(metrics.get("requests_per_s", []))
-        for metric in AVERAGES:
-            if metric in metrics:
-                weights = [rates.get(version) for version, _ in metrics[metric]]
-                found = combine(metric, [value for _, value in metrics[metric]], weights)
-                if found is not None:
-                    figures[metric] = found
-        infer = [
-            value * rates[version]
-            for version, value in metrics.get("compute_infer_us_per_request", [])
-            if version in rates
-        ]
-        if infer:
-            figures["compute_infer_us_per_s"] = float(sum(infer))
-        out[model] = figures  # type: ignore[assignment]
-    return out
 
 
 def busy_ratio(figures: ModelFigures, model: Shape | None, gpus: int) -> float | None:
