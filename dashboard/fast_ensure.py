@@ -6,8 +6,10 @@ five queries. This handler answers it with one query and no Django request, but 
 it can be sure that Django would give the same answer:
 
 - the caller presents `Authorization: Bearer <token>` and the token is in
-  dashboard.token_cache: the Django view authorized it (knox, the access table's row, the
-  control gate's role check) within FLEET_ENSURE_AUTH_TTL seconds, and it has not expired;
+  dashboard.token_cache: it passed the view's checks (knox, the access table's row, the
+  control gate's role check) within FLEET_ENSURE_AUTH_TTL seconds, and has not expired.
+  The Django view fills the cache; half-way through an entry's life `renew` calls the same
+  checks again in the background, so a token that keeps calling stays on the fast path;
 - FleetDeck is not read-only, the model's name is plain, and fleet.autopilot.ensure.ready_now
   (the view's own check, the one source of truth: the inventory's READY row and no action
   queued or running, in one query) says READY on that server now;
@@ -33,12 +35,16 @@ from django.conf import settings
 from django.db import connection
 from django.http.request import split_domain_port, validate_host
 from knox.crypto import hash_token
+from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.renderers import JSONRenderer
 
 from fleet.autopilot.ensure import Ensured, ready_now
+from fleet.control import gate
+from fleet.control.errors import NotPermitted
 from fleet.control.requests import is_plain_model_name
 
-from . import token_cache
+from . import access, token_cache
+from .auth import BearerTokenAuthentication
 
 log = logging.getLogger(__name__)
 
@@ -53,9 +59,13 @@ MOST_BODY = 1024  # a larger body is not the plain request: Django reads it
 JSON_ACCEPTED = {b"", b"*/*", b"application/json", b"application/*"}
 DEBUG_HOSTS = [".localhost", "127.0.0.1", "[::1]"]  # Django's own, with DEBUG and no ALLOWED_HOSTS
 
-# One thread, one database connection, for the READY query: the event loop never blocks
-# on the database, and the fast path never holds more than one connection.
+ROUTE = "api-model-ensure"  # its row of the access table
+
+# One thread, one database connection, for the READY query and the tokens' renewals: the
+# event loop never blocks on the database, and the fast path never holds more than one
+# connection.
 _executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fast-ensure")
+_renewing: set[str] = set()  # digests being checked again (the event loop's thread only)
 
 
 def check_ready(server_id: int, name: str) -> bool:
@@ -65,11 +75,15 @@ def check_ready(server_id: int, name: str) -> bool:
         return ready_now(server_id, name)
     except Exception:
         log.warning("fast ensure: the READY check failed; Django answers", exc_info=True)
-        try:
-            connection.close()
-        except Exception:  # already broken: a new one is opened on the next call
-            log.debug("closing the fast path's connection failed", exc_info=True)
+        _close_connection()
         return False
+
+
+def _close_connection() -> None:
+    try:
+        connection.close()
+    except Exception:  # already broken: a new one is opened on the next call
+        log.debug("closing the fast path's connection failed", exc_info=True)
 
 
 def run_on_executor(fn: Callable[[], Any]) -> Any:
@@ -123,9 +137,8 @@ class EnsureFastPath:
         secure = _secure(scope, headers)
         if not _plain(headers, body) or not _host_allowed(headers) or secure is None:
             return None
-        user_id = _caller(headers)
         name = match.group(2)
-        if user_id is None or not is_plain_model_name(name):
+        if not _authorized(headers) or not is_plain_model_name(name):
             return None
         started = time.monotonic()
         loop = asyncio.get_running_loop()
@@ -202,17 +215,47 @@ def _secure(scope: Scope, headers: dict[bytes, bytes]) -> bool | None:
     return secure
 
 
-def _caller(headers: dict[bytes, bytes]) -> int | None:
-    """The user id of a Bearer token the Django view authorized lately (knox's parsing:
-    the prefix in any case, then exactly one token)."""
+def _authorized(headers: dict[bytes, bytes]) -> bool:
+    """Whether the Bearer token (knox's parsing: the prefix in any case, then exactly one
+    token) passed the view's checks within the TTL. Half-way through the TTL the checks run
+    again, off the request path, once at a time per token."""
     parts = headers.get(b"authorization", b"").split()
     if len(parts) != 2 or parts[0].lower() != b"bearer":
-        return None
+        return False
     try:
-        digest = hash_token(parts[1].decode("ascii"))
+        token = parts[1].decode("ascii")
+        digest = hash_token(token)
     except (UnicodeDecodeError, ValueError, TypeError):
-        return None
-    return token_cache.known(digest)
+        return False
+    known = token_cache.known(digest)
+    if known is None:
+        return False
+    if known[1] and digest not in _renewing:
+        _renewing.add(digest)
+        renewal = asyncio.get_running_loop().run_in_executor(_executor, renew, token)
+        renewal.add_done_callback(lambda _: _renewing.discard(digest))
+    return True
+
+
+def renew(token: str) -> None:
+    """The ensure view's own checks of a token, on the executor's thread: knox's
+    authentication, the route's row of the access table, the control gate's role check.
+    The token is remembered again if it passes, forgotten otherwise (Django then answers
+    its next call, with the refusal)."""
+    try:
+        user, auth_token = BearerTokenAuthentication().authenticate_credentials(token.encode())
+        if access.refusal(access.rule_for(ROUTE), user, "POST") is not None:
+            raise NotPermitted(access.forbidden_message(user, access.rule_for(ROUTE)))
+        gate.check_role(user)
+    except (AuthenticationFailed, NotPermitted):
+        token_cache.forget_token(hash_token(token))
+        return
+    except Exception:
+        log.warning("fast ensure: renewing a token failed; Django answers its next call", exc_info=True)
+        token_cache.forget_token(hash_token(token))
+        _close_connection()
+        return
+    token_cache.remember(auth_token, user)
 
 
 def _headers(length: int, secure: bool) -> list[tuple[bytes, bytes]]:

@@ -1,11 +1,13 @@
-"""API tokens that the Django ensure view authorized lately, for the fast path in front of it.
+"""API tokens that passed the ensure view's checks lately, for the fast path in front of it.
 
-Filled only by dashboard.api_autopilot.EnsureModel once a request passed knox's token
-authentication, the route's row of the access table and the control gate's role check (the
-one authorization path); the fast path (dashboard/fast_ensure.py) only reads it. Per
-process, keyed by knox's digest of the token (the token itself is never kept).
+Filled once a request passed knox's token authentication, the route's row of the access
+table and the control gate's role check: by dashboard.api_autopilot.EnsureModel, and by
+dashboard.fast_ensure.renew, which calls those same functions again half-way through an
+entry's life while its token keeps calling (so a busy token never falls back to Django).
+Per process, keyed by knox's digest of the token (the token itself is never kept).
 
-An entry lives FLEET_ENSURE_AUTH_TTL seconds and never past the token's own expiry. In this
+An entry lives FLEET_ENSURE_AUTH_TTL seconds after its last check, never past the token's
+own expiry. In this
 process a revoked token (its row deleted) and a user whose role, flags or password changed
 are dropped at once (dashboard/signals.py); a change made in another process is seen when
 the entry runs out. A generation counter, bumped by every drop, keeps a request that read
@@ -30,6 +32,7 @@ _EPOCH_ATTR = "_fleet_token_epoch"
 class Entry:
     user_id: int
     until: float  # time.monotonic(): the end of the TTL
+    renew_after: float  # time.monotonic(): half-way, the fast path checks it again
     expires: float | None  # time.time(): the token's own expiry
 
 
@@ -51,7 +54,8 @@ def remember(auth_token: Any, user: Any) -> None:
     if ttl <= 0:
         return
     expiry = auth_token.expiry.timestamp() if auth_token.expiry is not None else None
-    entry = Entry(user.pk, time.monotonic() + ttl, expiry)
+    now = time.monotonic()
+    entry = Entry(user.pk, now + ttl, now + ttl / 2, expiry)
     with _lock:
         if getattr(auth_token, _EPOCH_ATTR, None) != _epoch:
             return
@@ -60,16 +64,18 @@ def remember(auth_token: Any, user: Any) -> None:
         _entries[auth_token.digest] = entry
 
 
-def known(digest: str) -> int | None:
-    """The user id of a token authorized within the TTL and not expired; None otherwise."""
+def known(digest: str) -> tuple[int, bool] | None:
+    """(user id, whether to check it again now) for a token authorized within the TTL and
+    not expired; None otherwise."""
     entry = _entries.get(digest)
     if entry is None:
         return None
-    if time.monotonic() >= entry.until or (entry.expires is not None and time.time() >= entry.expires):
+    now = time.monotonic()
+    if now >= entry.until or (entry.expires is not None and time.time() >= entry.expires):
         with _lock:
             _entries.pop(digest, None)
         return None
-    return entry.user_id
+    return entry.user_id, now >= entry.renew_after
 
 
 def forget_token(digest: str) -> None:

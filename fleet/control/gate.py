@@ -39,6 +39,17 @@ def find_server(ref: Server | int | str) -> Server | None:
     return server
 
 
+def check_role(user: Any) -> None:
+    """Step 3 alone, for a caller that checks the rest itself (dashboard/fast_ensure.py
+    renews what it knows of a token with this and the access table)."""
+    if not roles.is_operator(user):
+        who = getattr(user, "username", "") or "this user"
+        raise NotPermitted(
+            f"{who} is not an operator: only fleet operators and admins can load, unload, "
+            "promote or roll back models."
+        )
+
+
 def check_control(user: Any, server_ref: Server | int | str, model_name: str) -> Server:
     """Pass the gate or raise its refusal; returns the server."""
     if settings.FLEET_READ_ONLY:
@@ -46,12 +57,7 @@ def check_control(user: Any, server_ref: Server | int | str, model_name: str) ->
     server = find_server(server_ref)
     if server is None:
         raise UnknownServer(f"no server named or numbered {str(server_ref)!r}")
-    if not roles.is_operator(user):
-        who = getattr(user, "username", "") or "this user"
-        raise NotPermitted(
-            f"{who} is not an operator: only fleet operators and admins can load, unload, "
-            "promote or roll back models."
-        )
+    check_role(user)
     if not is_plain_model_name(model_name):
         raise InvalidRequest(f"{model_name!r} is not a plain model name")
     if not model_in_repository(server, model_name):

@@ -23,7 +23,8 @@ def _fresh() -> Iterator[None]:
     close_fast_connection()
 
 
-def test_it_answers_ready_without_django(operator, triton_factory, server_for) -> None:
+def test_it_answers_ready_without_django(operator, triton_factory, server_for, settings) -> None:
+    settings.FLEET_ENSURE_AUTH_TTL = 60  # no renewal in between: the count below is exact
     triton = triton_factory(REPOSITORY, models=["mem128"])
     server = server_for(triton)
     services.refresh_inventory(server)
