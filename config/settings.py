@@ -371,8 +371,14 @@ CELERY_TASK_DEFAULT_QUEUE = env_str("FLEET_CELERY_QUEUE", "celery")
 # Scrapes have their own queue, so a fleet of hundreds of servers can get workers of its own
 # (`celery -A config worker -Q scrape`) while a plain worker consumes both queues.
 FLEET_SCRAPE_QUEUE = env_str("FLEET_SCRAPE_QUEUE", CELERY_TASK_DEFAULT_QUEUE + "-scrape")
+# Webhook deliveries have theirs, so that a worker whose slots are all held by loads (which
+# take minutes) cannot hold an alert back: the Procfile and docker-compose.yml give it a
+# thread-pool worker of its own (`-Q <this>`) and keep it off the main worker (`-X <this>`).
+# A plain worker, without -Q or -X, consumes every queue.
+FLEET_NOTIFY_QUEUE = env_str("FLEET_NOTIFY_QUEUE", CELERY_TASK_DEFAULT_QUEUE + "-notify")
 CELERY_TASK_QUEUES = [
-    Queue(name, routing_key=name) for name in (CELERY_TASK_DEFAULT_QUEUE, FLEET_SCRAPE_QUEUE)
+    Queue(name, routing_key=name)
+    for name in (CELERY_TASK_DEFAULT_QUEUE, FLEET_SCRAPE_QUEUE, FLEET_NOTIFY_QUEUE)
 ]
 # The short periodic tasks go there too: a worker whose slots are all held by long loads
 # would otherwise stop the fan-out of scrapes and the reconciliation of actions until a load
@@ -385,6 +391,7 @@ CELERY_TASK_ROUTES = {
     "fleet.tasks.autopilot_idle": {"queue": FLEET_SCRAPE_QUEUE},
     "fleet.tasks.sweep_debug_sessions": {"queue": FLEET_SCRAPE_QUEUE},
     "fleet.tasks.reconcile_deployments": {"queue": FLEET_SCRAPE_QUEUE},
+    "fleet.tasks.deliver_webhook": {"queue": FLEET_NOTIFY_QUEUE},
 }
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True

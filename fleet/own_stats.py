@@ -62,7 +62,7 @@ def scrape_stats(server_ids: list[int]) -> dict[int, dict[str, float]]:
 
 def queue_lengths() -> dict[str, int]:
     """Messages waiting in each Celery queue (the Redis transport keeps a queue as a list)."""
-    queues = [settings.CELERY_TASK_DEFAULT_QUEUE, settings.FLEET_SCRAPE_QUEUE]
+    queues = [settings.CELERY_TASK_DEFAULT_QUEUE, settings.FLEET_SCRAPE_QUEUE, settings.FLEET_NOTIFY_QUEUE]
     pipe = _client().pipeline()
     for queue in queues:
         pipe.llen(queue)

@@ -62,10 +62,12 @@ def start_worker(
     beat: bool = True,
     env: dict[str, str] | None = None,
     queues: list[str] | None = None,
+    pool: str = "prefork",
 ) -> WorkerProcess:
     """Start a worker (with beat unless beat=False) in its own process group; wait until ready.
 
-    `queues` limits what it consumes (default: every queue in CELERY_TASK_QUEUES)."""
+    `queues` limits what it consumes (default: every queue in CELERY_TASK_QUEUES); `pool`
+    "threads" runs it as the Procfile's notify worker runs (two threads here)."""
     interval = 1.0
     log = tmp_path / f"{name}.log"
     full_env = {
@@ -77,8 +79,8 @@ def start_worker(
     }
     command = [
         sys.executable, "-m", "celery", "-A", "config", "worker",
-        "--loglevel=INFO", "--concurrency=2", "--without-heartbeat", "--without-gossip",
-        "--without-mingle", "--hostname", f"{name}-{os.getpid()}@%h",
+        "--loglevel=INFO", "--concurrency=2", f"--pool={pool}", "--without-heartbeat",
+        "--without-gossip", "--without-mingle", "--hostname", f"{name}-{os.getpid()}@%h",
     ]  # fmt: skip
     if queues:
         command += ["--queues", ",".join(queues)]
@@ -108,7 +110,7 @@ def celery_worker_process(transactional_db: None, tmp_path: Path) -> Iterator[Wo
 
 @pytest.fixture
 def celery_worker_factory(transactional_db: None, tmp_path: Path) -> Iterator[Callable[..., WorkerProcess]]:
-    """Start workers with start_worker's options (beat=False, env=...); all stopped at teardown.
+    """Start workers with start_worker's options (beat=False, env=, queues=, pool=); all stopped at teardown.
     `worker.kill()` SIGKILLs one with its pool, as a crash would."""
     started: list[WorkerProcess] = []
 
@@ -118,8 +120,11 @@ def celery_worker_factory(transactional_db: None, tmp_path: Path) -> Iterator[Ca
         beat: bool = True,
         env: dict[str, str] | None = None,
         queues: list[str] | None = None,
+        pool: str = "prefork",
     ) -> WorkerProcess:
-        worker = start_worker(tmp_path, f"{name}-{len(started) + 1}", beat=beat, env=env, queues=queues)
+        worker = start_worker(
+            tmp_path, f"{name}-{len(started) + 1}", beat=beat, env=env, queues=queues, pool=pool
+        )
         started.append(worker)
         return worker
 

@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-SERVICES = {"triton", "postgres", "redis", "prometheus", "migrate", "web", "worker", "beat"}
+SERVICES = {"triton", "postgres", "redis", "prometheus", "migrate", "web", "worker", "notify", "beat"}
 
 
 @pytest.fixture
@@ -20,12 +20,20 @@ def test_it_names_every_service(compose: dict) -> None:
     assert set(compose["services"]) == SERVICES
 
 
-def test_it_runs_one_fleetdeck_image_for_web_worker_and_beat(compose: dict) -> None:
-    images = {compose["services"][name]["image"] for name in ("web", "worker", "beat", "migrate")}
+def test_it_runs_one_fleetdeck_image_for_web_workers_and_beat(compose: dict) -> None:
+    images = {compose["services"][name]["image"] for name in ("web", "worker", "notify", "beat", "migrate")}
     assert images == {"fleetdeck:latest"}
     assert (ROOT / compose["services"]["web"]["build"]["dockerfile"]).is_file()
-    for name in ("web", "worker"):
+    for name in ("web", "worker", "notify"):
         assert "healthcheck" in compose["services"][name]
+
+
+def test_it_gives_webhook_deliveries_a_worker_of_their_own(compose: dict) -> None:
+    # The queue config/settings.py routes deliveries to (FLEET_NOTIFY_QUEUE's default):
+    # consumed by the notify service only, in threads.
+    worker, notify = compose["services"]["worker"]["command"], compose["services"]["notify"]["command"]
+    assert "--exclude-queues=celery-notify" in worker
+    assert {"--queues=celery-notify", "--pool=threads"} <= set(notify)
 
 
 def test_it_pins_triton_with_a_gpu_and_explicit_model_control(compose: dict) -> None:

@@ -4,8 +4,10 @@ by Celery tasks with retries and backoff.
 A delivery is a row (the log: status, attempts, the last error). The task takes its id,
 claims the attempt atomically and posts once with a bounded timeout; on failure it is sent
 again after FLEET_WEBHOOK_BACKOFF × 2^(attempt − 1) s, until FLEET_WEBHOOK_ATTEMPTS, then
-the delivery is failed and the webhook marked failing. Deliveries run in the default
-queue, never the scrape queue: a hanging endpoint costs a worker slot for at most the
+the delivery is failed and the webhook marked failing. Deliveries have a queue of their own
+(FLEET_NOTIFY_QUEUE, routed in config/settings.py), which the Procfile and docker-compose.yml
+give a thread-pool worker of its own: loads holding every slot of the main worker for
+minutes cannot hold an alert back, a hanging endpoint costs one thread for at most the
 timeout, and no scrape waits for it.
 """
 

@@ -1,10 +1,10 @@
 """`python manage.py demo` (what `make demo` runs): FleetDeck with a live local fleet.
 
 Starts, in one process group that Ctrl-C stops entirely: an embedded Valkey when no
-REDIS_URL is set, the Procfile's web, worker and beat, and a local fleet of real Triton
-servers with demo traffic. Prints the URL and an admin login it created last, once the web
+REDIS_URL is set, the Procfile's web, worker, notify and beat, and a local fleet of real
+Triton servers with demo traffic. Prints the URL and an admin login it created last, once the web
 answers and every demo server has been scraped, so that it is what the terminal shows.
-Worker, beat and web log at WARNING unless --verbose.
+The workers, beat and web log at WARNING unless --verbose.
 """
 
 from __future__ import annotations
