@@ -4,6 +4,10 @@ FleetDeck's time on top of Triton's own unload + load when ensure has to evict a
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/fleetdeck_bench \\
     REDIS_URL=redis://127.0.0.1:6379/0 .venv/bin/python bench/ensure.py [--callers 50] [--rounds 8]
 
+With `--http` [--compare CALLERS], only the READY answer, through real HTTP against a daphne
+web process, with the fast path in front of Django (and, compared, without it): see
+bench/ensure_http.py. Without it, as follows.
+
 Starts one tritonserver on tests/data/autopilot_models and one Celery worker (concurrency
 2, no beat), registers the server, an operator and his API token. Requests go through
 Django's test client (the whole DRF stack, token authentication included, in this process,
@@ -81,6 +85,18 @@ def main() -> None:
     parser.add_argument(
         "--period", type=float, default=1.0, help="paced run: seconds between one caller's calls"
     )
+    parser.add_argument(
+        "--http",
+        action="store_true",
+        help="READY only, through real HTTP against a daphne web process (bench/ensure_http.py)",
+    )
+    parser.add_argument(
+        "--compare",
+        type=int,
+        default=0,
+        metavar="CALLERS",
+        help="with --http: the same load with the fast path off, with this many callers",
+    )
     args = parser.parse_args()
 
     if os.environ["DATABASE_URL"].startswith("postgres"):
@@ -118,6 +134,19 @@ def main() -> None:
         user, _ = User.objects.get_or_create(username="bench-operator")
         user.groups.add(Group.objects.get_or_create(name="operator")[0])
         _, token = AuthToken.objects.create(user=user)
+        if args.http:
+            from bench import ensure_http
+
+            ensure_http.run(
+                server.id,
+                token,
+                log_dir,
+                callers=args.callers,
+                calls=args.calls,
+                period=args.period,
+                compare=args.compare,
+            )
+            return
         celery = [sys.executable, "-m", "celery", "-A", "config", "worker", "--concurrency=2",
                   "--loglevel=WARNING", "--without-heartbeat", "--without-gossip",
                   "--without-mingle"]  # fmt: skip

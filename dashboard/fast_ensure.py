@@ -10,9 +10,9 @@ it can be sure that Django would give the same answer:
   control gate's role check) within FLEET_ENSURE_AUTH_TTL seconds, and has not expired.
   The Django view fills the cache; half-way through an entry's life `renew` calls the same
   checks again in the background, so a token that keeps calling stays on the fast path;
-- FleetDeck is not read-only, the model's name is plain, and fleet.autopilot.ensure.ready_now
-  (the view's own check, the one source of truth: the inventory's READY row and no action
-  queued or running, in one query) says READY on that server now;
+- FleetDeck is not read-only, the model's name is plain, and the view's own READY check
+  (fleet.autopilot.ensure: the inventory's READY row and no action queued or running, the
+  one source of truth, one query, its statement built once per process) says READY now;
 - the request is the plain one: no query string, an empty body or `{}`, JSON accepted, a
   host in ALLOWED_HOSTS, nothing SECURE_SSL_REDIRECT would redirect.
 
@@ -38,7 +38,7 @@ from knox.crypto import hash_token
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.renderers import JSONRenderer
 
-from fleet.autopilot.ensure import Ensured, ready_now
+from fleet.autopilot.ensure import Ensured, ready_now_by_id
 from fleet.control import gate
 from fleet.control.errors import NotPermitted
 from fleet.control.requests import is_plain_model_name
@@ -69,10 +69,10 @@ _renewing: set[str] = set()  # digests being checked again (the event loop's thr
 
 
 def check_ready(server_id: int, name: str) -> bool:
-    """ready_now on the executor's thread; False (Django answers) on any database error,
+    """ready_now_by_id on the executor's thread; False (Django answers) on any database error,
     closing the connection so that the next call opens a fresh one."""
     try:
-        return ready_now(server_id, name)
+        return ready_now_by_id(server_id, name)
     except Exception:
         log.warning("fast ensure: the READY check failed; Django answers", exc_info=True)
         _close_connection()

@@ -15,14 +15,15 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass, field
 from typing import Any, TypedDict
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import transaction
-from django.db.models import Exists
+from django.db import connection, transaction
+from django.db.models import Exists, QuerySet
 
 from ..control.errors import ActionError, ActionInProgress
 from ..control.requests import request_action
@@ -87,13 +88,38 @@ def autopilot_user() -> Any:
     return user
 
 
-def ready_now(server: Server | int, name: str) -> bool:
-    """READY in the cached view, and nothing under way on it. The one definition of a READY
-    answer: the Django view and the fast path in front of it (dashboard/fast_ensure.py,
-    which has only the server's id) both ask this."""
+def _ready(server: Server | int, name: str) -> QuerySet[ModelVersion]:
+    """The one definition of a READY answer: READY in the cached view, and no action queued
+    or running on the model (one query: this is every client's request path)."""
     ready = ModelVersion.objects.filter(server=server, name=name, state=ModelVersion.State.READY)
     busy = Action.objects.filter(server=server, model=name, state__in=Action.ACTIVE_STATES)
-    return ready.filter(~Exists(busy)).exists()  # one query: this is every client's request path
+    return ready.filter(~Exists(busy))
+
+
+def ready_now(server: Server | int, name: str) -> bool:
+    return _ready(server, name).exists()
+
+
+# Stand-ins that no row has, for the statement built once per process below.
+_SERVER_ID, _NAME = -(2**62), "\x00model"
+
+
+@functools.cache
+def _statement(vendor: str) -> tuple[str, tuple[Any, ...]]:
+    query = _ready(_SERVER_ID, _NAME).query.exists()
+    sql, params = query.get_compiler(connection=connection).as_sql()
+    return sql, tuple(params)
+
+
+def ready_now_by_id(server_id: int, name: str) -> bool:
+    """ready_now for the fast path in front of Django (dashboard/fast_ensure.py): the same
+    statement, which the ORM builds once per process instead of on each call (building
+    it took 1.5 ms of CPU, the query itself 0.05 ms)."""
+    sql, template = _statement(connection.vendor)
+    params = [server_id if p == _SERVER_ID else name if p == _NAME else p for p in template]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone() is not None
 
 
 def ensure(

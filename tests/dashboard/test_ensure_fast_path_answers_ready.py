@@ -41,7 +41,8 @@ def test_it_answers_ready_without_django(operator, triton_factory, server_for, s
         with watch() as queries:
             fast = [post(FAST, url, token, body) for _ in range(5)]
         assert queries.django == [], queries.django
-        assert len(queries.fast) == 5 and all("fleet_modelversion" in sql for sql in queries.fast)
+        assert len(queries.fast) == 5
+        assert set(queries.fast) < set(first.django), "the view's own READY statement"
         django = post(django_asgi_app, url, token, body)
         assert {a.same_shape() for a in fast} == {django.same_shape()} == {warm.same_shape()}
     assert fast[0].json() == {
