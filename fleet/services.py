@@ -23,6 +23,7 @@ from .alerting import evaluate
 from .autopilot import usage
 from .broadcast import FLEET_GROUP, model_group, send, server_group
 from .catalog import PROMETHEUS_METRICS
+from .deploy import selector
 from .derive import MAX_MODEL, MAX_VERSION, Derived, MetricsParseError, Snapshot, derive, parse
 from .model_figures import ModelFigures, per_model
 from .models import ModelConfig, ModelEvent, ModelVersion, Server
@@ -291,6 +292,7 @@ def refresh_inventory(server: Server) -> None:
     # read, so a large index (or configs that keep failing) cannot hold a worker for long:
     # the rest come with the next inventory reads.
     wanted = sorted(ready & changed) + sorted((ready - have_config) - changed)
+    wanted += _rechecks(server, ready - set(wanted))
     for name in wanted[: settings.FLEET_CONFIG_READS_PER_INVENTORY]:
         try:
             config = triton.model_config(server, name)
@@ -300,6 +302,19 @@ def refresh_inventory(server: Server) -> None:
         ModelConfig.objects.update_or_create(server=server, name=name, defaults={"config": config})
     Server.objects.filter(id=server.id).update(inventory_at=now)
     server.inventory_at = now
+
+
+def _rechecks(server: Server, ready: set[str]) -> list[str]:
+    """Configs read again although the index did not change: those of models a deployment
+    overrides part of the config of, least recently read first. A reload on Triton with
+    another config leaves the index as it was; reconcile compares against these (fleet.deploy
+    .reconcile). Only those: a reload that changes only the version policy over the same
+    READY versions is one Triton itself ignores (fleet.control.converge)."""
+    names = ready & selector.overridden_models(server)
+    if not names:
+        return []
+    rows = ModelConfig.objects.filter(server=server, name__in=names).order_by("fetched_at")
+    return list(rows.values_list("name", flat=True))
 
 
 def apply_index(server: Server, index: list[dict[str, Any]], now: datetime) -> set[str]:

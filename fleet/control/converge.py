@@ -10,6 +10,15 @@ empty for "latest"; `config_overrides`, merged into the config) is run here:
   config.pbtxt whole, inputs and outputs included), the overrides and the policy. A model
   never seen loaded here is loaded from config.pbtxt first, then given the policy (and
   unloaded again if that fails).
+
+Afterwards the live config is read back and must carry the policy and every key the
+overrides set. Triton's reload check ignores version_policy: a load whose policy yields the
+versions already READY leaves them loaded with the config they had, old policy included, and
+reloading with the same policy again changes nothing (a reconciler that trusted such a load
+would load for ever). So a config that does not carry them is loaded once more with a
+parameter whose new value Triton must reload for (`overrides.RELOAD_MARKER`; Triton serves
+the old versions until the new ones are READY); still not carried, the action fails with
+what differs, and the reconciler backs off.
 """
 
 from __future__ import annotations
@@ -19,6 +28,7 @@ from typing import Any
 
 from .. import triton
 from ..models import Action, ModelConfig
+from . import overrides as _overrides
 from . import verify
 from .errors import ActionFailed
 from .verify import Rows, busy, ready
@@ -61,7 +71,7 @@ def run(action: Action) -> tuple[str, float]:
             verify.wait_for(server, name, lambda r: bool(ready(r)) and not busy(r), "a READY version")
             base = triton.model_config(server, name)
         _note(action, {"previous_policy": None, "previous_versions": []})
-    target = {**base, **overrides, "version_policy": policy}
+    target = {**_overrides.merged(base, overrides), "version_policy": policy}
     try:
         duration += triton.load_model(server, name, config=target)
     except triton.TritonError as exc:
@@ -74,12 +84,41 @@ def run(action: Action) -> tuple[str, float]:
     # How long the index took to show only the wanted versions after the load returned:
     # mostly Triton unloading the versions the policy dropped.
     _note(action, {"swap_s": round(time.monotonic() - swapping, 3)})
-    _keep_config(server, name)
+    duration += _carried(action, target, policy, overrides)
     return (
         f"loaded in {duration:.2f} s with version_policy {policy}; READY versions {sorted(ready(found))}"
         f" (before: {before})",
         duration,
     )
+
+
+def _carried(
+    action: Action, target: dict[str, Any], policy: dict[str, Any], overrides: dict[str, Any]
+) -> float:
+    """Make sure the live config carries the policy and the overrides, reloading
+    once with the marker if it does not; keeps the live config in the inventory. Returns the
+    seconds the extra load took."""
+    server, name = action.server, action.model
+    try:
+        live = triton.model_config(server, name)
+    except triton.TritonError as exc:
+        raise ActionFailed(f"loaded, but its config could not be read back: {exc}") from exc
+    if not _overrides.config_drift(live, policy, overrides):
+        _store(server, name, live)
+        return 0.0
+    duration = triton.load_model(server, name, config=_overrides.with_reload_marker(target, f"#{action.id}"))
+    verify.wait_for(server, name, lambda r: matches(action, r), "the same versions READY after the reload")
+    live = triton.model_config(server, name)
+    _store(server, name, live)
+    _note(action, {"reloaded_for_config": True})
+    left = _overrides.config_drift(live, policy, overrides)
+    if left:
+        raise ActionFailed(f"Triton's config still differs after a forced reload: {'; '.join(left)}")
+    return duration
+
+
+def _store(server: Any, name: str, config: dict[str, Any]) -> None:
+    ModelConfig.objects.update_or_create(server=server, name=name, defaults={"config": config})
 
 
 def _undo_preload(server: Any, name: str) -> str:
@@ -89,17 +128,6 @@ def _undo_preload(server: Any, name: str) -> str:
     except triton.TritonError as exc:
         return f"; unloading the versions config.pbtxt loaded failed too: {exc}"
     return "; the versions config.pbtxt loaded were unloaded again"
-
-
-def _keep_config(server: Any, name: str) -> None:
-    """The live config (its version policy included) into the inventory now: the inventory
-    rereads configs only of models whose index rows changed, and a new policy over the same
-    READY versions changes none."""
-    try:
-        config = triton.model_config(server, name)
-    except triton.TritonError:
-        return  # the next inventory read of a changed model brings it
-    ModelConfig.objects.update_or_create(server=server, name=name, defaults={"config": config})
 
 
 def _note(action: Action, noted: dict[str, Any]) -> None:

@@ -3,14 +3,20 @@
 "Actual" is what scraping already holds (ModelVersion rows: the repository index), so a
 pass makes no Triton call per model. Each (deployment, server) ends the pass in one state:
 
-- `in_sync`: the index shows exactly the desired versions READY (any one for "latest"); a
-  loaded config whose version policy differs over those same versions is noted in `detail`;
+- `in_sync`: the index shows exactly the desired versions READY (any one for "latest"), and
+  the config the inventory last read carries the desired version policy and every key the
+  deployment's config overrides set (only those keys are compared);
 - `converging`: a load is under way (the reconciler's, a rollout's, or anyone's);
 - `drift`: something differs and nothing is under way (paused, read-only, waiting for the
   server's other load, or the server is down); `detail` says what differs and why;
 - `failed`: the reconciler's last load failed; `error` is Triton's, and the next try waits
   for an exponential backoff (FLEET_DEPLOY_RECONCILE_INTERVAL doubling, at most
   FLEET_DEPLOY_BACKOFF_MAX), never a hot loop.
+
+A policy or override that the live config no longer carries (someone reloaded the model on
+Triton with another config) is drift as well, with the keys that differ in `detail`; the
+inventory rereads the configs of deployed models on its own cadence (fleet.services), so a
+pass still reads only the database.
 
 Drift is repaired by one load action per model, requested by the system user "reconciler"
 through the one control path (fleet.control.requests), run by fleet.control.converge. At
@@ -24,7 +30,6 @@ Triton in explicit mode has lost its models, and its inventory is read at once f
 
 from __future__ import annotations
 
-import json
 import logging
 from collections import defaultdict
 from datetime import datetime, timedelta
@@ -35,6 +40,7 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from .. import services
+from ..control import overrides
 from ..control.errors import ActionError, ActionInProgress
 from ..control.requests import request_action
 from ..models import Action, Deployment, DeploymentTarget, ModelConfig, ModelVersion, Rollout, Server
@@ -82,6 +88,12 @@ class _Inventory:
             "server_id", "name", "config__version_policy"
         )
         self.policy = {(server_id, name): policy for server_id, name, policy in configs}
+        # Whole configs only where a deployment overrides some of it: most have no override.
+        overridden = {d.model for d in deployments if d.config}
+        self.configs: dict[tuple[int, str], dict[str, Any]] = {}
+        if overridden:
+            whole = ModelConfig.objects.filter(name__in=overridden).values_list("server_id", "name", "config")
+            self.configs = {(server_id, name): config for server_id, name, config in whole}
         active = Action.objects.filter(state__in=Action.ACTIVE_STATES, kind__in=_LOADS)
         self.loading: dict[int, list[tuple[int, str]]] = defaultdict(list)
         for action_id, server_id, name in active.values_list("id", "server_id", "model"):
@@ -95,6 +107,17 @@ class _Inventory:
 
     def actual(self, server_id: int, name: str) -> list[str]:
         return sorted(self.ready.get((server_id, name), []), key=lambda v: (len(v), v))
+
+    def config_drift(self, server_id: int, deployment: Deployment) -> list[str]:
+        """What the last-read config lacks of the deployment's policy and overrides ([] when
+        no config of it was read on this server yet)."""
+        key = (server_id, deployment.model)
+        if key not in self.policy:
+            return []
+        live = self.configs.get(key) if deployment.config else None
+        if live is None:
+            live = {"version_policy": self.policy[key]} if self.policy[key] else {}
+        return overrides.config_drift(live, spec.policy(deployment.versions), deployment.config or {})
 
 
 def reconcile_all(now: datetime | None = None) -> int:
@@ -171,8 +194,9 @@ def _needs_load(
     actual = inventory.actual(server.id, deployment.model)
     want = spec.expected(deployment.versions)
     target.actual_versions = actual
-    in_sync = bool(actual) and (not want or actual == want)
-    described = f"desired {want or 'latest'}, READY {actual or 'none'}"
+    differs = inventory.config_drift(server.id, deployment) if actual else []
+    in_sync = bool(actual) and (not want or actual == want) and not differs
+    described = "; ".join([f"desired {want or 'latest'}, READY {actual or 'none'}", *differs])
     ours = target.action
     if ours is not None and not ours.active:
         if ours.state == Action.State.FAILED or not in_sync:
@@ -185,7 +209,7 @@ def _needs_load(
     busy = [(a, n) for a, n in inventory.loading.get(server.id, []) if n == deployment.model]
     if in_sync and not busy:  # a load still under way (the old version unloading) converges
         target.state, target.error, target.failures, target.retry_at = State.IN_SYNC, "", 0, None
-        target.detail = _policy_note(inventory.policy.get((server.id, deployment.model)), deployment)
+        target.detail = ""
         return False
     if deployment.id in inventory.rollouts:
         target.state, target.detail = (
@@ -216,16 +240,6 @@ def _needs_load(
         return False
     target.state, target.detail = State.DRIFT, described
     return True
-
-
-def _policy_note(policy: Any, deployment: Deployment) -> str:
-    """The loaded config's policy, where it is not the deployment's over the same READY
-    versions. Shown, not repaired: Triton answers a load whose policy yields the versions
-    already READY without reloading, and keeps the config it has."""
-    wanted = spec.policy(deployment.versions)
-    if policy is None or spec.same_policy(policy, wanted):
-        return ""
-    return f"version policy {json.dumps(policy)}, desired {json.dumps(wanted)}: the same versions READY"
 
 
 def _request(

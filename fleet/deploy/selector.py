@@ -33,5 +33,16 @@ def servers_of(deployment: Deployment, servers: Iterable[Server] | None = None) 
 def pinned_models(server: Server) -> set[str]:
     """The models of pinned deployments that select this server: the autopilot never evicts
     or idle-unloads them (fleet.autopilot.budget)."""
-    pinned = Deployment.objects.filter(pinned=True).only("model", "selector", "server_ids")
-    return {d.model for d in pinned if server.id in {s.id for s in servers_of(d, [server])}}
+    return _models_on(server, Deployment.objects.filter(pinned=True))
+
+
+def overridden_models(server: Server) -> set[str]:
+    """The models of deployments with config overrides that select this server: the
+    inventory rereads their configs on its own cadence (fleet.services), so a reload on
+    Triton with another config shows as drift."""
+    deployments = Deployment.objects.only("model", "selector", "server_ids", "config")
+    return _models_on(server, [d for d in deployments if d.config])
+
+
+def _models_on(server: Server, deployments: Iterable[Deployment]) -> set[str]:
+    return {d.model for d in deployments if server.id in {s.id for s in servers_of(d, [server])}}
