@@ -75,6 +75,15 @@ def wait_ended(user: Any, rollout_id: int, timeout: float = 120.0) -> dict[str, 
     )
 
 
+def rolled(user: Any, deployment_id: int, versions: Any) -> dict[str, Any]:
+    """Change the deployment's versions through the API (202) and wait for its rollout to end."""
+    response = client_for(user).patch(
+        f"/api/deployments/{deployment_id}/", {"versions": versions}, format="json"
+    )
+    assert response.status_code == 202, response.json()
+    return wait_ended(user, response.json()["rollout_id"])
+
+
 def in_sync(user: Any, deployment_id: int, count: int) -> None:
     last: list[Any] = []
 

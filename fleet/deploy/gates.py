@@ -18,6 +18,7 @@ from typing import Any
 
 from .. import triton
 from ..models import Deployment, ModelConfig, Server
+from . import golden
 
 Gate = dict[str, Any]
 Counts = dict[str, float]
@@ -48,9 +49,14 @@ def generated_inputs(config: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def smoke(server: Server, deployment: Deployment, version: str) -> Gate:
-    golden = deployment.smoke or {}
-    if golden.get("inputs"):
-        inputs, expected = list(golden["inputs"]), list(golden.get("outputs", []))
+    requests = deployment.smoke or {}
+    if requests.get("inputs"):
+        inputs, expected = list(requests["inputs"]), list(requests.get("outputs", []))
+        # Checked here again, on the live config: the deployment may have been saved while no
+        # server served the model, when no config could be had (fleet.deploy.golden).
+        why = _misfit(server, deployment.model, inputs)
+        if why:
+            return gate("smoke", server, False, version=version, error=why, golden=True)
     else:
         config = ModelConfig.objects.filter(server=server, name=deployment.model).values_list(
             "config", flat=True
@@ -76,6 +82,15 @@ def smoke(server: Server, deployment: Deployment, version: str) -> Gate:
         outputs=outputs,
         mismatches=mismatches,
     )
+
+
+def _misfit(server: Server, model: str, inputs: list[dict[str, Any]]) -> str | None:
+    try:
+        config = triton.model_config(server, model)
+    except triton.TritonError:
+        stored = ModelConfig.objects.filter(server=server, name=model).values_list("config", flat=True)
+        config = stored.first() or {}
+    return golden.misfit(inputs, config, model) if config else None
 
 
 def _close(got: list[Any], want: list[Any], tolerance: float) -> bool:

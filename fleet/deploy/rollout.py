@@ -247,7 +247,9 @@ def _step_wave(rollout: Rollout) -> None:
         failed = [g for g in smoked if not g["passed"]]
         if failed:
             wave["state"] = "failed"
-            return _begin_undo(rollout, f"smoke failed on {failed[0]['server_name']}", State.ROLLED_BACK)
+            why = failed[0]["detail"].get("error")
+            where = f"smoke failed on {failed[0]['server_name']}{': ' + why if why else ''}"
+            return _begin_undo(rollout, where, State.ROLLED_BACK)
         wave["start"] = {str(sid): gates.counts(s, deployment.model, new) for sid, s in servers.items()}
         wave["bake_until"] = (timezone.now() + timedelta(seconds=thresholds["bake_s"])).timestamp()
         wave["state"] = "baking"

@@ -1,7 +1,9 @@
 """What a deployment may hold, its defaults, and saving it with its history.
 
 Bad input raises `fleet.control.errors.InvalidRequest` (HTTP 400) with a message that names
-what is wrong: the selector that matches no server, the golden input the model lacks.
+what is wrong: the selector that matches no server, the golden input the model lacks (when
+no config of the model can be had yet, the canary's smoke gate checks that: fleet.deploy
+.golden).
 """
 
 from __future__ import annotations
@@ -12,8 +14,8 @@ from django.db import transaction
 
 from ..control.errors import InvalidRequest
 from ..control.requests import is_plain_model_name
-from ..models import Deployment, DeploymentChange, ModelConfig, Server
-from . import selector
+from ..models import Deployment, DeploymentChange, Server
+from . import golden, selector
 
 LATEST = "latest"
 GATE_DEFAULTS: dict[str, float] = {
@@ -57,26 +59,6 @@ def policy(versions: list[int] | str) -> dict[str, Any]:
     if versions == LATEST:
         return {"latest": {"num_versions": 1}}
     return {"specific": {"versions": list(versions)}}
-
-
-def same_policy(found: Any, wanted: dict[str, Any]) -> bool:
-    """Whether a config's version_policy (Triton's JSON) is the wanted one: specific versions
-    compared as a set of ints, latest by its count."""
-
-    def normal(policy: Any) -> Any:
-        if not isinstance(policy, dict):
-            return policy
-        if "specific" in policy:
-            versions = (policy.get("specific") or {}).get("versions") or []
-            return ("specific", sorted({int(v) for v in versions}))
-        if "latest" in policy:
-            return ("latest", int((policy.get("latest") or {}).get("num_versions") or 1))
-        return tuple(sorted(policy))
-
-    try:
-        return bool(normal(found) == normal(wanted))
-    except (TypeError, ValueError):
-        return False
 
 
 def expected(versions: list[int] | str) -> list[str]:
@@ -153,16 +135,11 @@ def _check_gates(gates: dict[str, Any]) -> None:
 
 
 def _check_smoke(smoke: dict[str, Any], model: str, servers: list[Server]) -> None:
+    """The golden requests' form, and their fit to the model's inputs where a config can be
+    had (fleet.deploy.golden: otherwise the canary's smoke gate checks them)."""
     inputs, outputs = smoke.get("inputs"), smoke.get("outputs", [])
     if not isinstance(inputs, list) or not inputs or not isinstance(outputs, list):
         raise InvalidRequest("smoke needs inputs (a list) and outputs (a list)")
-    config = (
-        ModelConfig.objects.filter(server__in=servers, name=model)
-        .order_by("-fetched_at")
-        .values_list("config", flat=True)
-        .first()
-    )
-    declared = {str(i.get("name")): i for i in (config or {}).get("input", []) if isinstance(i, dict)}
     for item in inputs:
         if not isinstance(item, dict) or not isinstance(item.get("name"), str):
             raise InvalidRequest("each smoke input needs a name, datatype, shape and data")
@@ -171,16 +148,13 @@ def _check_smoke(smoke: dict[str, Any], model: str, servers: list[Server]) -> No
             raise InvalidRequest(f"smoke input {name}: datatype must be one of Triton's, shape a list")
         if not isinstance(item.get("data"), list):
             raise InvalidRequest(f"smoke input {name}: data must be a list")
-        if config is None:
-            continue
-        if name not in declared:
-            raise InvalidRequest(f"smoke input {name} is not an input of {model} ({', '.join(declared)})")
-        want = str(declared[name].get("data_type", "")).removeprefix("TYPE_").replace("STRING", "BYTES")
-        if want and want != item["datatype"]:
-            raise InvalidRequest(f"smoke input {name} is {item['datatype']}, but {model} takes {want}")
     for item in outputs:
         if not isinstance(item, dict) or not isinstance(item.get("name"), str) or "data" not in item:
             raise InvalidRequest("each smoke output needs a name and data")
+    config = golden.known_config(model, servers)
+    why = golden.misfit(inputs, config, model) if config is not None else None
+    if why:
+        raise InvalidRequest(why)
 
 
 def _diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:

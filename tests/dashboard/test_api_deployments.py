@@ -3,9 +3,10 @@ is refused (a selector matching no server, golden inputs the model lacks), and t
 that records who changed what."""
 
 import pytest
+import requests
 
 from fleet import services
-from fleet.models import Action, Deployment, DeploymentChange, Rollout, Server
+from fleet.models import Action, Deployment, DeploymentChange, ModelConfig, Rollout, Server
 from tests.conftest import client_for
 
 pytestmark = pytest.mark.django_db
@@ -128,6 +129,36 @@ def test_it_refuses_golden_inputs_the_model_lacks(operator, triton) -> None:
     assert (
         client_for(operator).post("/api/deployments/", _body(smoke=smoke), format="json").status_code == 201
     )
+
+
+def test_it_asks_triton_for_the_config_when_the_inventory_has_none(operator, triton) -> None:
+    server = Server.objects.create(
+        name="t1", url=triton.http_url, metrics_url=triton.metrics_url, labels={"pool": "ranking"}
+    )
+    assert not ModelConfig.objects.filter(name="versioned").exists()  # never read by the inventory
+    smoke = {
+        "inputs": [{"name": "INPUT0", "datatype": "FP32", "shape": [2, 1], "data": [1.0, 1.0]}],
+        "outputs": [{"name": "OUTPUT0", "data": [1]}],
+    }
+    response = client_for(operator).post("/api/deployments/", _body(smoke=smoke), format="json")
+    assert response.status_code == 400
+    assert "smoke input INPUT0: shape [2, 1] does not fit the model's dims [1]" in response.json()["detail"]
+    assert ModelConfig.objects.filter(server=server, name="versioned").exists()  # kept from Triton
+
+
+def test_it_saves_golden_inputs_unchecked_when_no_server_serves_the_model(operator, triton) -> None:
+    Server.objects.create(
+        name="t1", url=triton.http_url, metrics_url=triton.metrics_url, labels={"pool": "ranking"}
+    )
+    smoke = {
+        "inputs": [{"name": "INPUT0", "datatype": "FP32", "shape": [1], "data": [1.0]}],
+        "outputs": [{"name": "OUTPUT0", "data": [1]}],
+    }
+    # longtail is in the repository but not loaded: Triton answers its config with a 404, so
+    # the canary's smoke gate checks the inputs (tests/fleet/deploy/test_rollout_golden_misfit_at_canary.py).
+    requests.post(f"{triton.http_url}/v2/repository/models/longtail/unload", json={}, timeout=30)
+    body = _body(model="longtail", smoke=smoke)
+    assert client_for(operator).post("/api/deployments/", body, format="json").status_code == 201
 
 
 def test_it_leaves_models_loaded_when_deleted_unless_asked(operator, triton) -> None:

@@ -7,7 +7,7 @@ import pytest
 from fleet.models import Action
 from tests.actions_support import served_version
 from tests.conftest import client_for
-from tests.deploy_support import deploy, in_sync, pool, wait_ended
+from tests.deploy_support import deploy, in_sync, pool, rolled
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -21,11 +21,7 @@ def test_it_fails_the_canary_and_touches_nothing_else(
     in_sync(operator, deployment["id"], 2)
     before = {s.id: Action.objects.filter(server=s).count() for _, s in fleet}
 
-    response = client_for(operator).patch(
-        f"/api/deployments/{deployment['id']}/", {"versions": [7]}, format="json"
-    )
-    assert response.status_code == 202, response.json()
-    done = wait_ended(operator, response.json()["rollout_id"])
+    done = rolled(operator, deployment["id"], [7])
 
     assert done["state"] == "rolled_back", done
     load = done["waves"][0]["gates"][0]
