@@ -12,7 +12,9 @@ server; the simulator loads versions per server, so some targets drift from the 
 is not in it), wall time and queries per pass, the median of --passes. Two cases: every
 deployment in sync, and half of them drifting (another version desired) in read-only mode,
 so that the pass finds and records the drift without requesting loads: the pass that finds
-it (writes every drifting server's state) and the passes after (nothing changed). No Triton call is
+it (writes every drifting server's state) and the passes after (nothing changed).
+`--overridden 0.5` gives half the deployments a config override, whose keys each pass
+compares against the whole config the inventory holds. No Triton call is
 made by a pass: the figures are the comparison against the inventory scraping holds.
 """
 
@@ -25,6 +27,7 @@ import sys
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -33,6 +36,7 @@ os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/fleetd
 os.environ["FLEET_CELERY_QUEUE"] = f"fleetdeck-bench-{os.getpid()}"
 
 TARGET_CPU_S = 1.0
+OVERRIDE = {"dynamic_batching": {"max_queue_delay_microseconds": 100}}  # --overridden
 
 
 def ensure_database(url: str) -> None:
@@ -63,12 +67,35 @@ def timed(passes: int) -> tuple[float, float, int]:
     return statistics.median(cpu), statistics.median(wall), queries
 
 
+def converged(deployments: Any) -> None:
+    """The stored configs as the reconciler's loads leave them: the deployment's version
+    policy (the simulator loads with latest-2) and its override, so "as deployed" is in sync."""
+    from fleet.control import overrides
+    from fleet.deploy import selector, spec
+    from fleet.models import ModelConfig
+
+    changed = []
+    for deployment in deployments:
+        ids = [s.id for s in selector.servers_of(deployment)]
+        for row in ModelConfig.objects.filter(server_id__in=ids, name=deployment.model):
+            config = overrides.merged(row.config, deployment.config or {})
+            row.config = {**config, "version_policy": spec.policy(deployment.versions)}
+            changed.append(row)
+    ModelConfig.objects.bulk_update(changed, ["config"], batch_size=500)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--servers", type=int, default=50)
     parser.add_argument("--models", type=int, default=50)
     parser.add_argument("--deployments", type=int, default=100)
     parser.add_argument("--passes", type=int, default=5)
+    parser.add_argument(
+        "--overridden",
+        type=float,
+        default=0.0,
+        help="the share of deployments with a config override (their configs are read whole)",
+    )
     args = parser.parse_args()
     if os.environ["DATABASE_URL"].startswith("postgres"):
         ensure_database(os.environ["DATABASE_URL"])
@@ -116,8 +143,12 @@ def main() -> None:
         name, pool = names[k % len(names)], (k // len(names)) % pools
         first = next(s for s in servers if s.labels["pool"] == f"p{pool}")
         versions = sorted(ready.get((first.id, name), [1]))
-        Deployment.objects.create(name=f"d-{k}", model=name, selector={"pool": f"p{pool}"}, versions=versions)
+        config = OVERRIDE if k < args.overridden * args.deployments else {}
+        Deployment.objects.create(
+            name=f"d-{k}", model=name, selector={"pool": f"p{pool}"}, versions=versions, config=config
+        )
         made += 1
+    converged(Deployment.objects.all())
     rows = ModelVersion.objects.count()
     print(f"{made} deployments over {args.servers} servers ({rows} inventory rows)")
 
