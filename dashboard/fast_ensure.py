@@ -13,8 +13,8 @@ it can be sure that Django would give the same answer:
 - FleetDeck is not read-only, the model's name is plain, and the view's own READY check
   (fleet.autopilot.ensure: the inventory's READY row and no action queued or running, the
   one source of truth, one query, its statement built once per process) says READY now;
-- the request is the plain one: no query string, an empty body or `{}`, JSON accepted, a
-  host in ALLOWED_HOSTS, nothing SECURE_SSL_REDIRECT would redirect.
+- the request is the plain one: no query string, an empty body or `{}`, JSON accepted, no
+  cookie, a host in ALLOWED_HOSTS, nothing SECURE_SSL_REDIRECT would redirect.
 
 Anything else, an error included, goes to Django unchanged (the body read here is handed on),
 which answers it and, for a token it authorizes, fills the cache. The answer is the view's
@@ -37,6 +37,7 @@ from django.http.request import split_domain_port, validate_host
 from knox.crypto import hash_token
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.renderers import JSONRenderer
+from rest_framework.settings import api_settings
 
 from fleet.autopilot.ensure import Ensured, ready_now_by_id
 from fleet.control import gate
@@ -56,7 +57,7 @@ App = Callable[[Any, Any, Any], Awaitable[None]]  # Django's handler types its a
 
 PATH = re.compile(r"/api/servers/([0-9]{1,18})/models/([^/]+)/ensure/")
 MOST_BODY = 1024  # a larger body is not the plain request: Django reads it
-JSON_ACCEPTED = {b"", b"*/*", b"application/json", b"application/*"}
+JSON_WILDCARDS = {b"*/*", b"application/*"}
 DEBUG_HOSTS = [".localhost", "127.0.0.1", "[::1]"]  # Django's own, with DEBUG and no ALLOWED_HOSTS
 
 ROUTE = "api-model-ensure"  # its row of the access table
@@ -177,16 +178,29 @@ def _replay(messages: list[Message], receive: Receive) -> Receive:
 
 
 def _plain(headers: dict[bytes, bytes], body: bytes) -> bool:
-    """No parameters (Django reads `wait` and `timeout` from the body), JSON accepted."""
-    if headers.get(b"accept", b"").strip() not in JSON_ACCEPTED:
+    """No parameters (Django reads `wait` and `timeout` from the body), JSON the answer's
+    format, no cookie (a browser's session: Django's middleware may answer it otherwise)."""
+    if not _json_accepted(headers.get(b"accept", b"")):
         return False
-    if headers.get(b"x-http-method-override") is not None:
+    if b"cookie" in headers or settings.DISALLOWED_USER_AGENTS:
         return False
     stripped = body.strip()
     if not stripped:
         return True
     content_type = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
     return stripped == b"{}" and content_type == b"application/json"
+
+
+def _json_accepted(accept: bytes) -> bool:
+    """Whether DRF's negotiation picks its JSON renderer (the first of the default ones)
+    for this Accept: none given, application/json among the types given, or only wildcards
+    that JSON matches; any parameter (a q-value, `indent`) is left to DRF."""
+    if api_settings.DEFAULT_RENDERER_CLASSES[:1] != [JSONRenderer]:
+        return False
+    given = [item.strip() for item in accept.split(b",") if item.strip()]
+    if any(b";" in item for item in given):
+        return False
+    return not given or b"application/json" in given or all(item in JSON_WILDCARDS for item in given)
 
 
 def _host_allowed(headers: dict[bytes, bytes]) -> bool:

@@ -37,13 +37,19 @@ def test_it_answers_ready_without_django(operator, triton_factory, server_for, s
     assert first.django, "the first call goes through Django"
 
     triton.stop()  # from FleetDeck's view, not Triton
-    for body in (b"", b"{}"):
+    plain: list[tuple[bytes, dict[str, str]]] = [
+        (b"", {}),
+        (b"{}", {}),
+        (b"", {"accept": "*/*"}),
+        (b"", {"accept": "application/json, text/plain, */*"}),
+    ]
+    for body, headers in plain:
         with watch() as queries:
-            fast = [post(FAST, url, token, body) for _ in range(5)]
+            fast = [post(FAST, url, token, body, **headers) for _ in range(5)]
         assert queries.django == [], queries.django
         assert len(queries.fast) == 5
         assert set(queries.fast) < set(first.django), "the view's own READY statement"
-        django = post(django_asgi_app, url, token, body)
+        django = post(django_asgi_app, url, token, body, **headers)
         assert {a.same_shape() for a in fast} == {django.same_shape()} == {warm.same_shape()}
     assert fast[0].json() == {
         "state": "READY",
@@ -70,6 +76,8 @@ def test_it_leaves_other_requests_to_django(operator, triton_factory, server_for
         (url + "?wait=false", b"", {}),
         (url, b'{"timeout": 5}', {}),
         (url, b"", {"accept": "text/plain"}),  # DRF: 406
+        (url, b"", {"accept": "application/json; indent=2"}),
+        (url, b"", {"cookie": "sessionid=nobody"}),
     ):
         with watch() as queries:
             answer = post(FAST, path, token, body, **headers)
