@@ -2,9 +2,10 @@
 
 - defaults.py: the rules every installation starts with (migration 0010 creates them);
 - rules.py: validating and scoping rules; the one query evaluation reads them with;
-- evaluate.py: the state machine (pending → firing → resolved), run by the scrape path
-  (fleet.services), the action path (fleet.control.record.finish) and, for stale servers,
-  beat's fan-out (fleet.tasks.dispatch_scrapes);
+- evaluate.py: which rules hold, run by the scrape path (fleet.services), the action path
+  (fleet.control.record.finish) and, for stale servers, beat's fan-out
+  (fleet.tasks.dispatch_scrapes);
+- states.py: the state machine (pending → firing → resolved) those feed;
 - saturation.py: busy ratio per model, for causes and FleetDeck's /metrics;
 - causes.py: why a model's queue time rose, from the scrape's own values;
 - records.py: the one wire format of each object (API, `fleet.alert` frames, page seeds);

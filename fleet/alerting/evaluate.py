@@ -27,12 +27,10 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from .. import own_stats
@@ -40,6 +38,7 @@ from ..derive import Derived
 from ..model_figures import ModelFigures, per_model
 from ..models import Action, Alert, AlertRule, DeploymentTarget, ModelConfig, ModelVersion, Server
 from . import causes, notify, rules, saturation
+from .states import Seen, target, transition
 
 log = logging.getLogger(__name__)
 
@@ -56,30 +55,6 @@ NOT_LOADED = frozenset({"", "unloaded", "not loaded"})
 _actions: dict[int, tuple[float, list[tuple[int, str, str]]]] = {}
 # server id -> (inventory_at, {model: Shape}): configs change only with an inventory read.
 _shapes: dict[int, tuple[datetime | None, dict[str, saturation.Shape]]] = {}
-
-
-@dataclass
-class Seen:
-    """A rule's condition holding for one target in this scrape."""
-
-    rule: rules.Watch
-    model: str = ""
-    value: float | None = None
-    cause: str = ""
-    detail: dict[str, Any] = field(default_factory=dict)
-    # A queue-time alert's cause, worked out only when its row is written: most scrapes
-    # leave a pending alert as it is, and the cause may need a query (co-tenant load).
-    explain: Callable[[], tuple[str, dict[str, Any]]] | None = None
-
-    def explained(self) -> Seen:
-        if self.explain is not None:
-            self.cause, self.detail = self.explain()
-            self.explain = None
-        return self
-
-
-def target(server_id: int | None, model: str) -> str:
-    return f"{server_id}/{model}" if model else str(server_id)
 
 
 def shapes(server: Server) -> dict[str, saturation.Shape]:
@@ -132,7 +107,9 @@ def _busy(
     """model -> (busy ratio, instance count), from the model's config (cached per server)."""
     if not figures:
         return {}
-    known, gpus = shapes(server), saturation.gpu_count(values)
+    known = shapes(server)
+    # The GPUs count only for KIND_GPU instances without a `gpus` list (a walk of the values).
+    gpus = saturation.gpu_count(values) if any(s.per_gpu for s in known.values()) else 0
     busy: dict[str, tuple[float | None, int | None]] = {}
     for model, f in figures.items():
         shape = known.get(model)
@@ -201,18 +178,27 @@ def _after_scrape(
     notify.changed(changed)
 
 
-def _largest(figures: Mapping[str, ModelFigures], key: str) -> list[tuple[str, float]]:
-    found = [(model, float(v)) for model, f in figures.items() if isinstance(v := f.get(key), int | float)]
-    return sorted(found, key=lambda pair: -pair[1])
+class Ranked(NamedTuple):
+    """One figure of every model: largest first (a rule stops at its threshold), and by model
+    (a rule of one model looks it up)."""
+
+    largest: list[tuple[str, float]]
+    by_model: dict[str, float]
 
 
-def above(ranked: list[tuple[str, float]], rule: rules.Watch) -> list[tuple[str, float]]:
+def _largest(figures: Mapping[str, ModelFigures], key: str) -> Ranked:
+    found = {model: float(v) for model, f in figures.items() if isinstance(v := f.get(key), int | float)}
+    return Ranked(sorted(found.items(), key=lambda pair: -pair[1]), found)
+
+
+def above(ranked: Ranked, rule: rules.Watch) -> list[tuple[str, float]]:
     """The models whose figure is above the rule's threshold (its one model, if it has one)."""
     threshold = rule.threshold or 0.0
     if rule.model:
-        return [(m, v) for m, v in ranked if m == rule.model and v > threshold]
+        value = ranked.by_model.get(rule.model)
+        return [(rule.model, value)] if value is not None and value > threshold else []
     out = []
-    for model, value in ranked:
+    for model, value in ranked.largest:
         if value <= threshold:
             break
         out.append((model, value))
@@ -279,85 +265,6 @@ def stale_servers(now: datetime | None = None) -> int:
             gone[server.id] = found  # {}: its figures are removed
     own_stats.record_saturation(gone)
     return len(stale)
-
-
-def transition(
-    server: Server,
-    seen: Sequence[Seen],
-    at: datetime,
-    since: datetime,
-    open_rows: dict[tuple[int, str], rules.Open],
-) -> list[int]:
-    """Move the open alerts `open_rows` (of the rules evaluated) by what holds now; returns
-    the ids of the alerts that fired or resolved. Writes in bulk where it can: most scrapes
-    change nothing, and a pending alert keeps the figures it started with until it fires."""
-    open_rows = dict(open_rows)
-    now = timezone.now()
-    changed: list[int] = []
-    pending: list[Alert] = []
-    for s in seen:
-        key = target(server.id, s.model)
-        row = open_rows.pop((s.rule.id, key), None)
-        held = (at - row.started_at).total_seconds() if row is not None else 0.0
-        if row is not None and row.state == Alert.State.PENDING and held < s.rule.for_s:
-            continue  # still pending: it keeps the figures it started with
-        s.explained()
-        fields = {"value": s.value, "cause": s.cause, "detail": s.detail}
-        if row is None:
-            firing = (at - since).total_seconds() >= s.rule.for_s
-            new = Alert(
-                rule_id=s.rule.id, kind=s.rule.kind, server_id=server.id, model=s.model, target=key,
-                state=Alert.State.FIRING if firing else Alert.State.PENDING,
-                started_at=since, fired_at=at if firing else None, **fields,
-            )  # fmt: skip
-            if not firing:
-                pending.append(new)
-                continue
-            try:
-                with transaction.atomic():
-                    new.save()
-            except IntegrityError:  # a concurrent scrape of the same server opened it
-                continue
-            changed.append(new.id)
-        elif row.state == Alert.State.PENDING:  # its `for` is over (see above)
-            if Alert.objects.filter(id=row.id, state=Alert.State.PENDING).update(
-                state=Alert.State.FIRING, fired_at=at, updated_at=now, **fields
-            ):
-                changed.append(row.id)
-        elif _moved(row, s):
-            Alert.objects.filter(id=row.id, state=Alert.State.FIRING).update(updated_at=now, **fields)
-    if pending:  # one that a concurrent scrape opened meanwhile is skipped
-        Alert.objects.bulk_create(pending, ignore_conflicts=True)
-    gone = [row.id for row in open_rows.values() if row.state == Alert.State.PENDING]
-    if gone:  # the condition stopped holding before its `for`: no incident
-        _drop_pending(gone)
-    ended = [row.id for row in open_rows.values() if row.state == Alert.State.FIRING]
-    if ended and Alert.objects.filter(id__in=ended, state=Alert.State.FIRING).update(
-        state=Alert.State.RESOLVED, resolved_at=at, updated_at=now
-    ):
-        changed.extend(ended)
-    return changed
-
-
-def _drop_pending(ids: list[int]) -> None:
-    """Delete pending alerts in one statement. A pending alert never had a delivery (only a
-    firing or resolved one does), so Django's collector, which would look for them first
-    (a transaction, a select and two deletes), has nothing to do."""
-    table = connection.ops.quote_name(Alert._meta.db_table)
-    marks = ", ".join(["%s"] * len(ids))
-    sql = f"DELETE FROM {table} WHERE state = %s AND id IN ({marks})"
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [Alert.State.PENDING, *ids])
-
-
-def _moved(row: rules.Open, s: Seen) -> bool:
-    """Whether a firing alert's figures are worth a write: its cause changed, or its value by
-    more than a tenth."""
-    if s.value is None or row.value is None:
-        return row.cause != s.cause
-    if row.code != s.detail.get("code"):
-        return True
-    return abs(s.value - row.value) > 0.1 * abs(row.value)
 
 
 def after_action(action_id: int) -> None:

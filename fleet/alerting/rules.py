@@ -8,6 +8,7 @@ watches that model on every server in its scope.
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -118,8 +119,22 @@ def watching_with_open(
         fingerprint = _fingerprint()
         rows = Alert.objects.filter(server_id=server.id, state__in=Alert.OPEN_STATES, kind__in=kinds)
         found = list(map(Open._make, rows.order_by().values_list(*OPEN_COLUMNS)))
-    rules = [r for r in _enabled(fingerprint) if r.kind in kinds and applies(r, server)]
-    return rules, {(a.rule_id, a.target): a for a in found}
+    return _watching(server, kinds, fingerprint), {(a.rule_id, a.target): a for a in found}
+
+
+# (server id, kinds) -> (fingerprint, the server's labels, the rules watching it): a scrape
+# asks again only when a rule or the server's labels changed.
+_scoped: dict[tuple[int, frozenset[str]], tuple[tuple[int, Any], Any, list[Watch]]] = {}
+
+
+def _watching(server: Server, kinds: frozenset[str] | set[str], fingerprint: tuple[int, Any]) -> list[Watch]:
+    key = (server.id, frozenset(kinds))
+    cached = _scoped.get(key)
+    if cached is not None and cached[0] == fingerprint and cached[1] == server.labels:
+        return cached[2]
+    found = [r for r in _enabled(fingerprint) if r.kind in kinds and applies(r, server)]
+    _scoped[key] = (fingerprint, copy.deepcopy(server.labels), found)
+    return found
 
 
 def _open_pg(server_id: int, kinds: Iterable[str]) -> tuple[tuple[int, Any], list[Open]]:
