@@ -39,7 +39,9 @@ class Answer:
         return self.status, headers, re.sub(rb'("waited_s": ?)[0-9.e-]+', rb"\g<1>0", self.body)
 
 
-def post(app: Any, path: str, token: str | None, body: bytes = b"", **headers: str) -> Answer:
+def post(
+    app: Any, path: str, token: str | None, body: bytes = b"", headers: dict[str, str] | None = None
+) -> Answer:
     """One POST through `app` (FAST, or django_asgi_app alone), as daphne would hand it on."""
     sent: list[dict[str, Any]] = []
     given = [(b"host", b"localhost")]
@@ -47,7 +49,7 @@ def post(app: Any, path: str, token: str | None, body: bytes = b"", **headers: s
         given.append((b"authorization", f"Bearer {token}".encode()))
     if body:
         given.append((b"content-type", b"application/json"))
-    given += [(k.replace("_", "-").encode(), v.encode()) for k, v in headers.items()]
+    given += [(k.replace("_", "-").encode(), v.encode()) for k, v in (headers or {}).items()]
     path, _, query = path.partition("?")
     scope = {
         "type": "http",

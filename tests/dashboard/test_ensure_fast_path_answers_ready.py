@@ -45,11 +45,11 @@ def test_it_answers_ready_without_django(operator, triton_factory, server_for, s
     ]
     for body, headers in plain:
         with watch() as queries:
-            fast = [post(FAST, url, token, body, **headers) for _ in range(5)]
+            fast = [post(FAST, url, token, body, headers) for _ in range(5)]
         assert queries.django == [], queries.django
         assert len(queries.fast) == 5
         assert set(queries.fast) < set(first.django), "the view's own READY statement"
-        django = post(django_asgi_app, url, token, body, **headers)
+        django = post(django_asgi_app, url, token, body, headers)
         assert {a.same_shape() for a in fast} == {django.same_shape()} == {warm.same_shape()}
     assert fast[0].json() == {
         "state": "READY",
@@ -80,9 +80,9 @@ def test_it_leaves_other_requests_to_django(operator, triton_factory, server_for
         (url, b"", {"cookie": "sessionid=nobody"}),
     ):
         with watch() as queries:
-            answer = post(FAST, path, token, body, **headers)
+            answer = post(FAST, path, token, body, headers)
         assert queries.fast == [], (path, body, headers)  # not even the READY check
-        assert answer.same_shape() == post(django_asgi_app, path, token, body, **headers).same_shape()
+        assert answer.same_shape() == post(django_asgi_app, path, token, body, headers).same_shape()
 
     settings.FLEET_READ_ONLY = True
     with watch() as queries:
