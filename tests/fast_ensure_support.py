@@ -13,11 +13,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+import pytest
 from asgiref.sync import async_to_sync
 from django.db import connection
 from django.db.backends.signals import connection_created
 
 from config.asgi import django_asgi_app
+from dashboard import token_cache
 from dashboard.fast_ensure import EnsureFastPath, run_on_executor
 
 FAST = EnsureFastPath(django_asgi_app)
@@ -125,6 +127,10 @@ def watch() -> Iterator[Queries]:
             connection.execute_wrappers.remove(queries)
 
 
-def close_fast_connection() -> None:
-    """The fast path's thread keeps its connection; the test database is dropped at the end."""
+@pytest.fixture
+def fresh_fast_path() -> Iterator[None]:
+    """No token remembered from another test; the fast path's thread's connection closed
+    after (it keeps it, and the test database is dropped at the end)."""
+    token_cache.forget_all()
+    yield
     run_on_executor(lambda: connection.close())  # that thread's connection, not this one's

@@ -2,25 +2,15 @@
 of Django (no Django request, none of its queries: only the one READY check), with the
 answer Django gives byte for byte but the time taken; Triton is not asked."""
 
-from collections.abc import Iterator
-
 import pytest
 from knox.models import AuthToken
 
 from config.asgi import django_asgi_app
-from dashboard import token_cache
 from fleet import services
 from tests.autopilot_support import REPOSITORY
-from tests.fast_ensure_support import FAST, close_fast_connection, post, watch
+from tests.fast_ensure_support import FAST, fresh_fast_path, post, watch  # noqa: F401 (a fixture)
 
-pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-def _fresh() -> Iterator[None]:
-    token_cache.forget_all()
-    yield
-    close_fast_connection()
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("fresh_fast_path")]
 
 
 def test_it_answers_ready_without_django(operator, triton_factory, server_for, settings) -> None:

@@ -2,30 +2,25 @@
 proxy marks https with Django's HSTS header, and leaves a plain http one to Django, which
 redirects it."""
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from django.core.handlers.asgi import ASGIHandler
 from knox.models import AuthToken
 
-from dashboard import token_cache
 from dashboard.fast_ensure import EnsureFastPath
 from fleet.models import ModelVersion, Server
-from tests.fast_ensure_support import close_fast_connection, post, watch
+from tests.fast_ensure_support import fresh_fast_path, post, watch  # noqa: F401 (a fixture)
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("fresh_fast_path")]
 
 
 @pytest.fixture(autouse=True)
-def _https(settings: Any) -> Iterator[None]:
+def _https(settings: Any) -> None:
     settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     settings.SECURE_SSL_REDIRECT = True
     settings.SECURE_HSTS_SECONDS = 31536000
     settings.SECURE_HSTS_INCLUDE_SUBDOMAINS = settings.SECURE_HSTS_PRELOAD = True
-    token_cache.forget_all()
-    yield
-    close_fast_connection()
 
 
 def test_it_answers_https_as_django_does(operator) -> None:

@@ -2,28 +2,18 @@
 viewer's token, an unknown server, a model not READY, a model with an action queued, even
 for a token the fast path knows (compared with the same request to Django alone)."""
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from knox.models import AuthToken
 
 from config.asgi import django_asgi_app
-from dashboard import token_cache
 from fleet import services
 from fleet.models import Action
 from tests.autopilot_support import REPOSITORY
-from tests.fast_ensure_support import FAST, Answer, close_fast_connection, post, watch
+from tests.fast_ensure_support import FAST, Answer, fresh_fast_path, post, watch  # noqa: F401 (a fixture)
 
-pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-def _fresh(settings: Any) -> Iterator[None]:
-    settings.FLEET_ENSURE_WAIT = 0.3  # a load no worker runs: 202 after this
-    token_cache.forget_all()
-    yield
-    close_fast_connection()
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("fresh_fast_path")]
 
 
 def without_ids(answer: Answer) -> tuple[Any, ...]:
@@ -31,7 +21,8 @@ def without_ids(answer: Answer) -> tuple[Any, ...]:
     return answer.status, answer.same_shape()[1], body
 
 
-def test_it_gives_djangos_answer(operator, viewer, triton_factory, server_for) -> None:
+def test_it_gives_djangos_answer(operator, viewer, triton_factory, server_for, settings) -> None:
+    settings.FLEET_ENSURE_WAIT = 0.3  # a load no worker runs: 202 after this
     triton = triton_factory(REPOSITORY, models=["mem128"])
     server = server_for(triton)
     services.refresh_inventory(server)

@@ -4,7 +4,6 @@ an expired token at its expiry, and a role taken away where no signal tells this
 within FLEET_ENSURE_AUTH_TTL. Each then gets Django's own refusal."""
 
 import time
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -13,18 +12,10 @@ from django.contrib.auth.models import Group, User
 from knox.models import AuthToken
 
 from config.asgi import django_asgi_app
-from dashboard import token_cache
 from fleet.models import ModelVersion, Server
-from tests.fast_ensure_support import FAST, close_fast_connection, post, watch
+from tests.fast_ensure_support import FAST, fresh_fast_path, post, watch  # noqa: F401 (a fixture)
 
-pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-def _fresh() -> Iterator[None]:
-    token_cache.forget_all()
-    yield
-    close_fast_connection()
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("fresh_fast_path")]
 
 
 @pytest.fixture

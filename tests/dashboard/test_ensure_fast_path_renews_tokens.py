@@ -3,24 +3,16 @@ through, the view's own checks (knox, the access table's row of the ensure route
 role check) run again on the fast path's thread, so no call falls back to Django."""
 
 import time
-from collections.abc import Iterator
 
 import pytest
 from django.urls import resolve
 from knox.models import AuthToken
 
-from dashboard import fast_ensure, token_cache
+from dashboard import fast_ensure
 from fleet.models import ModelVersion, Server
-from tests.fast_ensure_support import FAST, close_fast_connection, post, watch
+from tests.fast_ensure_support import FAST, fresh_fast_path, post, watch  # noqa: F401 (a fixture)
 
-pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-def _fresh() -> Iterator[None]:
-    token_cache.forget_all()
-    yield
-    close_fast_connection()
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("fresh_fast_path")]
 
 
 def test_it_renews_a_busy_token_off_the_request_path(operator, settings) -> None:
