@@ -18,11 +18,11 @@ from asgiref.sync import async_to_sync
 from django.db import connection
 from django.db.backends.signals import connection_created
 
-from config.asgi import django_asgi_app
+from config.asgi import application
 from dashboard import token_cache
-from dashboard.fast_ensure import EnsureFastPath, run_on_executor
+from dashboard.fast_ensure import run_on_executor
 
-FAST = EnsureFastPath(django_asgi_app)
+FAST = application  # as daphne runs it: the fast path in front of Django's HTTP app
 FAST_THREAD = "fast-ensure"
 
 
