@@ -29,8 +29,13 @@ class BearerTokenAuthentication(TokenAuthentication):
     def authenticate_header(self, request: Any) -> str:
         return "Bearer"
 
+    def authenticate_credentials(self, token: bytes) -> tuple[Any, Any]:
+        epoch = token_cache.epoch()  # before the token, its user and the groups are read
+        user, auth_token = super().authenticate_credentials(token)
+        token_cache.mark_authenticated(auth_token, epoch)
+        return user, auth_token
+
     def validate_user(self, auth_token: Any) -> tuple[Any, Any]:
-        token_cache.mark_authenticated(auth_token)  # before the user's groups are read
         user, token = super().validate_user(auth_token)
         roles.remember_groups(user)
         return user, token

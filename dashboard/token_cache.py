@@ -41,10 +41,14 @@ _lock = threading.Lock()  # writers only: a dict read is atomic
 _epoch = 0
 
 
-def mark_authenticated(auth_token: Any) -> None:
-    """Note the generation when the token's user (and groups) were read; knox's
-    authentication (dashboard.auth) calls this before it reads the groups."""
-    setattr(auth_token, _EPOCH_ATTR, _epoch)
+def epoch() -> int:
+    return _epoch
+
+
+def mark_authenticated(auth_token: Any, before: int) -> None:
+    """Note the generation read before the token, its user and their groups were read
+    (knox's authentication in dashboard.auth)."""
+    setattr(auth_token, _EPOCH_ATTR, before)
 
 
 def remember(auth_token: Any, user: Any) -> None:
