@@ -74,7 +74,13 @@ def extra_rules(models: int, noisy: bool = False) -> list[dict[str, object]]:
 
 
 HOOK_MS: list[float] = []  # evaluation's own time in each scrape with it on
-EXPORT_MS: list[float] = []  # of which: the saturation figures computed and sent to Redis
+EXPORT_MS: list[float] = []  # of which: the saturation figures (the busy ratio per model)
+# The scraping thread's CPU (time.thread_time) in the hook and in whole scrapes off/on:
+# steadier than wall time on a shared machine. Not in it: PostgreSQL's and Redis' own work,
+# the simulated fleet (a thread of this process) and the channel layer's sends (asgiref
+# runs them in a thread of its own), so the share it gives is an upper bound.
+HOOK_CPU_MS: list[float] = []
+SCRAPE_CPU_MS: dict[bool, list[float]] = {False: [], True: []}
 
 
 def scrape_rounds(servers: list[int], rounds: int) -> tuple[list[float], list[float]]:
@@ -98,19 +104,21 @@ def scrape_rounds(servers: list[int], rounds: int) -> tuple[list[float], list[fl
 
     def timed_hook(*args: object, **kwargs: object) -> object:
         EXPORT_MS.append(0.0)
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.thread_time()
         try:
             return hook(*args, **kwargs)  # type: ignore[arg-type]
         finally:
             HOOK_MS.append((time.perf_counter() - start) * 1000)
+            HOOK_CPU_MS.append((time.thread_time() - cpu) * 1000)
 
     for i in range(2 * rounds):
         enabled = i % 2 == 1
         services.evaluate.after_scrape = timed_hook if enabled else (lambda *a, **k: None)  # type: ignore[assignment]
         for server_id in servers:
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), time.thread_time()
             services.scrape_server(server_id)
             (on if enabled else off).append((time.perf_counter() - start) * 1000)
+            SCRAPE_CPU_MS[enabled].append((time.thread_time() - cpu) * 1000)
     services.evaluate.after_scrape = hook
     evaluate._busy = busy
     return off, on
@@ -226,6 +234,10 @@ def main() -> None:
     share = hook_ms / statistics.median(off)
     own = f"median {hook_ms:.2f} ms = {100 * share:.1f} % of a scrape"
     print(f"| evaluation's own time | {len(HOOK_MS)} | {own} |")
+    cpu_off, cpu_hook = statistics.median(SCRAPE_CPU_MS[False]), statistics.median(HOOK_CPU_MS)
+    cpu = f"scrape off {cpu_off:.2f} ms, on {statistics.median(SCRAPE_CPU_MS[True]):.2f} ms; evaluation"
+    cpu += f" {cpu_hook:.2f} ms = {100 * cpu_hook / cpu_off:.1f} %"
+    print(f"| CPU of the scraping thread (medians) | | {cpu} |")
     export_ms = statistics.median(EXPORT_MS)
     rules_ms = statistics.median(h - e for h, e in zip(HOOK_MS, EXPORT_MS, strict=True))
     rules_share = rules_ms / statistics.median(off)
@@ -245,7 +257,7 @@ def main() -> None:
         "servers": args.servers, "models": args.models, "versions": args.versions,
         "scrape_ms_off": statistics.median(off), "scrape_ms_on": statistics.median(on),
         "overhead": overhead, "hook_ms": hook_ms, "hook_share": share, "open_alerts": open_alerts,
-        "export_ms": export_ms, "rules_ms": rules_ms,
+        "export_ms": export_ms, "rules_ms": rules_ms, "scrape_cpu_ms_off": cpu_off, "hook_cpu_ms": cpu_hook,
         "deliveries": len(delays),
         "delivery_p50_s": statistics.median(delays) if delays else None, "delivery_p95_s": p95,
         "same_scrape": same,
