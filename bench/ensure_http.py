@@ -21,6 +21,7 @@ time.process_time. Import after django.setup().
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import time
 from pathlib import Path
@@ -94,7 +95,8 @@ async def _load(url: str, token: str, callers: int, calls: int, period: float) -
 
 def measure(
     label: str, env: dict[str, str], logs: Path, url_path: str, token: str, load: tuple[int, int, float]
-) -> None:
+) -> Result:
+    """Prints the figures; returns them (milliseconds) for `make bench`."""
     callers, calls, period = load
     with web(env, logs) as (base, pid):
         cpu_before, client_before = cpu_seconds(pid), time.process_time()
@@ -113,16 +115,33 @@ def measure(
         f"  web process CPU {web_cpu / answers * 1000:.3f} ms per answer, "
         f"client {client_cpu / answers * 1000:.3f} ms ({answers} answers)"
     )
+    alone, closed, paced = results.values()
+    return {
+        "callers": callers,
+        "alone_p99_ms": pct(alone["latencies"], 0.99) * 1000,
+        "closed_p50_ms": pct(closed["latencies"], 0.5) * 1000,
+        "closed_p99_ms": pct(closed["latencies"], 0.99) * 1000,
+        "closed_per_s": len(closed["latencies"]) / closed["wall"],
+        "paced_p50_ms": pct(paced["latencies"], 0.5) * 1000,
+        "paced_p99_ms": pct(paced["latencies"], 0.99) * 1000,
+        "web_cpu_ms": web_cpu / answers * 1000,
+        "load_average": os.getloadavg()[0],
+    }
 
 
 def run(
     server_id: int, token: str, logs: Path, *, callers: int, calls: int, period: float, compare: int
 ) -> None:
-    """The fast path's figures; then, with compare > 0, Django's with that many callers."""
+    """The fast path's figures; then, with compare > 0, Django's with that many callers.
+    The last line is the figures as JSON (bench/run.py's ensure step reads it)."""
     path = f"/api/servers/{server_id}/models/mem128/ensure/"
     env = child_env(60.0)
     env["FLEET_ENSURE_AUTH_TTL"] = "5"
-    measure("READY over HTTP, fast path", env, logs, path, token, (callers, calls, period))
+    figures = {
+        "fast": measure("READY over HTTP, fast path", env, logs, path, token, (callers, calls, period))
+    }
     if compare:
         env["FLEET_ENSURE_AUTH_TTL"] = "0"
-        measure("READY over HTTP, through Django", env, logs, path, token, (compare, calls, period))
+        load = (compare, calls, period)
+        figures["django"] = measure("READY over HTTP, through Django", env, logs, path, token, load)
+    print(json.dumps(figures))

@@ -14,7 +14,9 @@ Steps (each prints its own lines, then the table comes last):
 - fresh: the same with 20 servers x 100 versions at a 1 s interval (freshness);
 - prometheus: the fleet step in PROMETHEUS_URL mode (figures for the hand-over in the docs);
 - overview: the overview's websocket (KB/s per viewer, frame delay) and HTML render time,
-  from bench/fleet_scale.py's functions where they exist.
+  from bench/fleet_scale.py's functions where they exist;
+- ensure: bench/ensure.py --http, ensure of a READY model through daphne with 50 callers,
+  paced and in a closed loop (issue 10).
 The figures also go to var/benchmarks/bench.json. Targets are judged at any size; a CI-size
 figure says so in its row.
 """
@@ -35,7 +37,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULT = ROOT / "var" / "benchmarks" / "bench.json"
-STEPS = ("parse", "storage", "fleet", "fresh", "prometheus", "overview", "alerts")
+STEPS = ("parse", "storage", "fleet", "fresh", "prometheus", "overview", "alerts", "ensure")
 
 
 @dataclass
@@ -240,6 +242,24 @@ def step_alerts(sizes: Sizes, figures: dict[str, Any]) -> list[Row]:
     ]  # fmt: skip
 
 
+def step_ensure(sizes: Sizes, figures: dict[str, Any]) -> list[Row]:
+    """Issue 10: ensure of a READY model through real HTTP (bench/ensure.py --http, one
+    daphne web process with the fast path in front of Django, 50 callers)."""
+    calls = "40" if sizes.full else "10"
+    text = _script(["bench/ensure.py", "--http", "--callers", "50", "--calls", calls])
+    got = json.loads(text.strip().splitlines()[-1])["fast"]
+    figures["ensure"] = got
+    size = "" if sizes.full else " (CI size)"
+    return [
+        Row(f"ensure of a READY model, 50 callers paced at 1 call/s each{size}", "p99 ≤ 20 ms",
+            f"p50 {got['paced_p50_ms']:.1f} ms, p99 {got['paced_p99_ms']:.1f} ms", got["paced_p99_ms"] <= 20),
+        Row(f"the same, 50 callers in a closed loop{size}", "p99 ≤ 20 ms",
+            f"p50 {got['closed_p50_ms']:.1f} ms, p99 {got['closed_p99_ms']:.1f} ms "
+            f"({got['closed_per_s']:.0f} answers/s; web CPU {got['web_cpu_ms']:.2f} ms per answer)",
+            got["closed_p99_ms"] <= 20),
+    ]  # fmt: skip
+
+
 def table(rows: list[Row]) -> str:
     mark = {True: "yes", False: "**no**", None: "–"}
     lines = ["| what | target | measured | holds? |", "|---|---|---|---|"]
@@ -259,6 +279,7 @@ def main() -> int:
     steps: dict[str, Callable[[Sizes, dict[str, Any]], list[Row]]] = {
         "parse": step_parse, "storage": step_storage, "fleet": step_fleet, "fresh": step_fresh,
         "prometheus": step_prometheus, "overview": step_overview, "alerts": step_alerts,
+        "ensure": step_ensure,
     }  # fmt: skip
     started_at = time.strftime("%a %b %d %H:%M:%S UTC %Y", time.gmtime())
     figures: dict[str, Any] = {"date": started_at, "full": args.full, "load_average_start": os.getloadavg()}
