@@ -52,7 +52,9 @@ def test_it_delivers_while_every_control_slot_is_loading(
         body = notify.wait_for(lambda: next(iter(receiver.bodies), None), timeout=LOAD_S / 2)
         took = time.monotonic() - fired
         assert body["event"] == "firing" and body["alert"]["id"] == alert.id
-        assert took < 2.0, f"delivered {took:.2f} s after firing"  # the target's p95
+        # Well before the loads end (the p95 target of 2 s is bench/alerts.py's to measure:
+        # a loaded test machine would make this test flaky at that bound).
+        assert took < LOAD_S / 4, f"delivered {took:.2f} s after firing"
         # Still loading: the control worker could not have delivered it.
         assert running.count() == len(SLEEPY)
         sent = WebhookDelivery.objects.filter(alert=alert, status="sent")
