@@ -58,13 +58,15 @@ def transition(
     now = timezone.now()
     changed: list[int] = []
     pending: list[Alert] = []
+    # The rows to write, each with its cause, before any write: a cause that fails (its
+    # query) then fails the scrape's evaluation whole, never after an alert fired unheard.
+    steps: list[tuple[Seen, str, rules.Open | None]] = []
     for s in seen:
         key = target(server.id, s.model)
-        row = open_rows.pop((s.rule.id, key), None)
-        held = (at - row.started_at).total_seconds() if row is not None else 0.0
-        if row is not None and row.state == Alert.State.PENDING and held < s.rule.for_s:
-            continue  # still pending: it keeps the figures it started with
-        s.explained()
+        row = open_rows.pop((s.rule.id, key), None)  # seen: not dropped, not resolved
+        if not _still_pending(row, s, at):
+            steps.append((s.explained(), key, row))
+    for s, key, row in steps:
         fields = {"value": s.value, "cause": s.cause, "detail": s.detail}
         if row is None:
             firing = (at - since).total_seconds() >= s.rule.for_s
@@ -122,6 +124,15 @@ def _insert_pending(rows: list[Alert], now: datetime) -> None:
     sql = f"INSERT INTO {table} ({columns}) VALUES {', '.join([row] * len(rows))} ON CONFLICT DO NOTHING"
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
+
+
+def _still_pending(row: rules.Open | None, s: Seen, at: datetime) -> bool:
+    """A pending alert whose `for` is not over: left as it is, with the figures it started with."""
+    return (
+        row is not None
+        and row.state == Alert.State.PENDING
+        and (at - row.started_at).total_seconds() < s.rule.for_s
+    )
 
 
 def _drop_pending(ids: list[int]) -> None:
