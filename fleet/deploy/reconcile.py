@@ -151,35 +151,60 @@ def _pass(deployments: list[Deployment], now: datetime) -> int:
     inventory = _Inventory(deployments)
     bot: Any = None
     requested = 0
-    for deployment in deployments:
-        servers = selector.servers_of(deployment, inventory.servers)
-        chosen = {s.id for s in servers}
-        gone = [t.id for t in inventory.of_deployment.get(deployment.id, []) if t.server_id not in chosen]
-        changed = bool(gone)
-        if gone:
-            DeploymentTarget.objects.filter(id__in=gone).delete()
-        for server in servers:
-            target = inventory.targets.get((deployment.id, server.id))
-            if target is None:
-                target = DeploymentTarget(deployment=deployment, server=server)
-            before = None if target.pk is None else _fields(target)
-            if _needs_load(deployment, server, target, inventory, now):
-                bot = bot or reconciler_user()
-                requested += _request(deployment, server, target, inventory, bot)
-            after = _fields(target)
-            if before != after:  # a pass over a fleet in sync writes nothing
-                target.save()
-                changed = changed or before is None or before[:4] != after[:4]
-        if changed:
-            record.publish_deployment(deployment.id)
+    dirty: list[DeploymentTarget] = []  # written once the pass has decided every target
+    changed: list[int] = []  # the deployments whose page shows something new
+    try:
+        for deployment in deployments:
+            servers = selector.servers_of(deployment, inventory.servers)
+            chosen = {s.id for s in servers}
+            gone = [t.id for t in inventory.of_deployment.get(deployment.id, []) if t.server_id not in chosen]
+            shown = bool(gone)
+            if gone:
+                DeploymentTarget.objects.filter(id__in=gone).delete()
+            for server in servers:
+                target = inventory.targets.get((deployment.id, server.id))
+                if target is None:
+                    target = DeploymentTarget(deployment=deployment, server=server)
+                before = None if target.pk is None else _fields(target)
+                if _needs_load(deployment, server, target, inventory, now):
+                    bot = bot or reconciler_user()
+                    requested += _request(deployment, server, target, inventory, bot)
+                after = _fields(target)
+                if before != after:  # a pass over a fleet in sync writes nothing
+                    dirty.append(target)
+                    shown = shown or before is None or before[:4] != after[:4]
+            if shown:
+                changed.append(deployment.id)
+    finally:
+        # Also when a request failed midway: what was decided (an action requested) is kept.
+        _write(dirty)
+        record.publish_deployments(changed)
     return requested
+
+
+def _write(targets: list[DeploymentTarget]) -> None:
+    """New targets in one insert; changed ones in one UPDATE per distinct set of values
+    (most drifting targets of a deployment share theirs), not one per target."""
+    same: dict[tuple[Any, ...], list[int]] = defaultdict(list)
+    for target in targets:
+        if target.pk is not None:
+            same[_fields(target)].append(target.pk)
+    DeploymentTarget.objects.bulk_create([t for t in targets if t.pk is None])
+    checked_at = timezone.now()
+    for values, ids in same.items():
+        fields = dict(zip(_FIELDS, values, strict=True))
+        fields["actual_versions"] = list(fields["actual_versions"])
+        DeploymentTarget.objects.filter(id__in=ids).update(**fields, checked_at=checked_at)
+
+
+_FIELDS = ("state", "detail", "actual_versions", "error", "action_id", "failures", "retry_at")
 
 
 def _fields(target: DeploymentTarget) -> tuple[Any, ...]:
     return (
         target.state,
         target.detail,
-        list(target.actual_versions),
+        tuple(target.actual_versions),
         target.error,
         target.action_id,
         target.failures,

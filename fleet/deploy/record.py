@@ -4,9 +4,10 @@ page seeds), and their broadcasts: `fleet.deployment` to the deployments group,
 
 from __future__ import annotations
 
+from collections import defaultdict
 from typing import Any, TypedDict
 
-from ..broadcast import broadcast
+from ..broadcast import broadcast, send
 from ..frames import iso
 from ..models import Deployment, DeploymentChange, DeploymentTarget, Rollout
 from . import spec
@@ -75,8 +76,23 @@ def target_record(target: DeploymentTarget) -> TargetRecord:
 
 
 def serialize(deployment: Deployment) -> DeploymentRecord:
-    targets = DeploymentTarget.objects.filter(deployment=deployment).select_related("server")
-    active = deployment.rollouts.filter(state__in=Rollout.ACTIVE_STATES).values_list("id", flat=True).first()
+    return serialize_many([deployment])[0]
+
+
+def serialize_many(deployments: list[Deployment]) -> list[DeploymentRecord]:
+    """The records of several deployments from one read of their targets and rollouts."""
+    ids = [d.id for d in deployments]
+    targets: dict[int, list[DeploymentTarget]] = defaultdict(list)
+    for target in DeploymentTarget.objects.filter(deployment_id__in=ids).select_related("server"):
+        targets[target.deployment_id].append(target)
+    active: dict[int, int] = {}
+    rows = Rollout.objects.filter(deployment_id__in=ids, state__in=Rollout.ACTIVE_STATES)
+    for deployment_id, rollout_id in rows.values_list("deployment_id", "id"):  # newest first
+        active.setdefault(deployment_id, rollout_id)
+    return [_record(d, targets[d.id], active.get(d.id)) for d in deployments]
+
+
+def _record(deployment: Deployment, targets: list[DeploymentTarget], active: int | None) -> DeploymentRecord:
     return {
         "id": deployment.id,
         "name": deployment.name,
@@ -131,9 +147,15 @@ def serialize_rollout(rollout: Rollout) -> RolloutRecord:
 
 
 def publish_deployment(deployment_id: int) -> None:
-    deployment = Deployment.objects.filter(id=deployment_id).first()
-    if deployment is not None:
-        broadcast([DEPLOYMENTS_GROUP], "fleet.deployment", dict(serialize(deployment)))
+    publish_deployments([deployment_id])
+
+
+def publish_deployments(deployment_ids: list[int]) -> None:
+    """One frame per deployment, in the order given, from one read and one send."""
+    found = {d.id: d for d in Deployment.objects.filter(id__in=deployment_ids)}
+    deployments = [found[i] for i in deployment_ids if i in found]
+    if deployments:
+        send([(DEPLOYMENTS_GROUP, "fleet.deployment", dict(r)) for r in serialize_many(deployments)])
 
 
 def publish_rollout(rollout_id: int) -> None:
