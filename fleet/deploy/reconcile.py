@@ -37,6 +37,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.db.models.fields.json import KeyTransform
 from django.utils import timezone
 
 from .. import services
@@ -88,12 +89,18 @@ class _Inventory:
             "server_id", "name", "config__version_policy"
         )
         self.policy = {(server_id, name): policy for server_id, name, policy in configs}
-        # Whole configs only where a deployment overrides some of it: most have no override.
+        # Where a deployment overrides some of the config, the top-level keys its override
+        # sets, not whole configs (most of a config is Triton's defaults, and decoding it
+        # was most of such a pass's CPU). A key unset and a key set to null compare alike.
         overridden = {d.model for d in deployments if d.config}
+        keys = sorted({key for d in deployments if d.config for key in d.config})
         self.configs: dict[tuple[int, str], dict[str, Any]] = {}
         if overridden:
-            whole = ModelConfig.objects.filter(name__in=overridden).values_list("server_id", "name", "config")
-            self.configs = {(server_id, name): config for server_id, name, config in whole}
+            parts = {f"k{i}": KeyTransform(key, "config") for i, key in enumerate(keys)}
+            stored = ModelConfig.objects.filter(name__in=overridden).annotate(**parts)
+            for server_id, name, *values in stored.values_list("server_id", "name", *parts):
+                found = zip(keys, values, strict=True)
+                self.configs[(server_id, name)] = {k: v for k, v in found if v is not None}
         active = Action.objects.filter(state__in=Action.ACTIVE_STATES, kind__in=_LOADS)
         self.loading: dict[int, list[tuple[int, str]]] = defaultdict(list)
         for action_id, server_id, name in active.values_list("id", "server_id", "model"):
@@ -114,9 +121,9 @@ class _Inventory:
         key = (server_id, deployment.model)
         if key not in self.policy:
             return []
-        live = self.configs.get(key) if deployment.config else None
-        if live is None:
-            live = {"version_policy": self.policy[key]} if self.policy[key] else {}
+        live = {"version_policy": self.policy[key]} if self.policy[key] else {}
+        if deployment.config:
+            live.update(self.configs.get(key, {}))
         return overrides.config_drift(live, spec.policy(deployment.versions), deployment.config or {})
 
 
