@@ -6,7 +6,7 @@ FleetDeck's time on top of Triton's own unload + load when ensure has to evict a
 
 With `--http` [--compare CALLERS], only the READY answer, through real HTTP against a daphne
 web process, with the fast path in front of Django (and, compared, without it): see
-bench/ensure_http.py. Without it, as follows.
+bench/ensure_http.py. Without it, as follows (with `--only-evict`, step 2 alone).
 
 Starts one tritonserver on tests/data/autopilot_models and one Celery worker (concurrency
 2, no beat), registers the server, an operator and his API token. Requests go through
@@ -84,6 +84,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=8)
     parser.add_argument(
         "--period", type=float, default=1.0, help="paced run: seconds between one caller's calls"
+    )
+    parser.add_argument(
+        "--only-evict",
+        action="store_true",
+        help="skip the READY runs (step 1): only evict + load",
     )
     parser.add_argument(
         "--http",
@@ -171,56 +176,57 @@ def main() -> None:
             finally:
                 connection.close()
 
-        alone: list[float] = []
-        caller(alone, 200, None)
-        p50, p99 = pct(alone, 0.5) * 1000, pct(alone, 0.99) * 1000
-        print(f"READY, 1 caller x 200:   p50 {p50:6.1f} ms  p99 {p99:6.1f} ms")
-        many: list[float] = []
-        barrier = threading.Barrier(args.callers)
-        threads = [
-            threading.Thread(target=caller, args=(many, args.calls, barrier)) for _ in range(args.callers)
-        ]
-        began = time.perf_counter()
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        rate = len(many) / (time.perf_counter() - began)
-        print(
-            f"READY, {args.callers} callers x {args.calls}: p50 {pct(many, 0.5) * 1000:6.1f} ms  "
-            f"p99 {pct(many, 0.99) * 1000:6.1f} ms  ({rate:.0f} answers/s)"
-        )
+        if not args.only_evict:
+            alone: list[float] = []
+            caller(alone, 200, None)
+            p50, p99 = pct(alone, 0.5) * 1000, pct(alone, 0.99) * 1000
+            print(f"READY, 1 caller x 200:   p50 {p50:6.1f} ms  p99 {p99:6.1f} ms")
+            many: list[float] = []
+            barrier = threading.Barrier(args.callers)
+            threads = [
+                threading.Thread(target=caller, args=(many, args.calls, barrier)) for _ in range(args.callers)
+            ]
+            began = time.perf_counter()
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            rate = len(many) / (time.perf_counter() - began)
+            print(
+                f"READY, {args.callers} callers x {args.calls}: p50 {pct(many, 0.5) * 1000:6.1f} ms  "
+                f"p99 {pct(many, 0.99) * 1000:6.1f} ms  ({rate:.0f} answers/s)"
+            )
 
-        def paced(out: list[float], offset: float, began: float) -> None:
-            client = api()
-            try:
-                # Warm: this thread's database connection is opened by its first call, which a
-                # web process's persistent connections would not pay per request.
-                assert client.post(f"{base}/mem128/ensure/").status_code == 200
-                for k in range(args.calls):
-                    due = began + offset + k * args.period
-                    time.sleep(max(0.0, due - time.perf_counter()))
-                    answer = client.post(f"{base}/mem128/ensure/")
-                    out.append(time.perf_counter() - due)
-                    assert answer.status_code == 200 and answer.json()["state"] == "READY", answer.content
-            finally:
-                connection.close()
+            def paced(out: list[float], offset: float, began: float) -> None:
+                client = api()
+                try:
+                    # Warm: this thread's database connection is opened by its first call, which a
+                    # web process's persistent connections would not pay per request.
+                    assert client.post(f"{base}/mem128/ensure/").status_code == 200
+                    for k in range(args.calls):
+                        due = began + offset + k * args.period
+                        time.sleep(max(0.0, due - time.perf_counter()))
+                        answer = client.post(f"{base}/mem128/ensure/")
+                        out.append(time.perf_counter() - due)
+                        assert answer.status_code == 200 and answer.json()["state"] == "READY", answer.content
+                finally:
+                    connection.close()
 
-        spaced: list[float] = []
-        began = time.perf_counter() + 3.0  # after every caller's warm-up call
-        threads = [
-            threading.Thread(target=paced, args=(spaced, i * args.period / args.callers, began))
-            for i in range(args.callers)
-        ]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        print(
-            f"READY, {args.callers} callers paced 1 per {args.period:g} s each "
-            f"({args.callers / args.period:.0f} calls/s): p50 {pct(spaced, 0.5) * 1000:6.1f} ms  "
-            f"p99 {pct(spaced, 0.99) * 1000:6.1f} ms"
-        )
+            spaced: list[float] = []
+            began = time.perf_counter() + 3.0  # after every caller's warm-up call
+            threads = [
+                threading.Thread(target=paced, args=(spaced, i * args.period / args.callers, began))
+                for i in range(args.callers)
+            ]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            print(
+                f"READY, {args.callers} callers paced 1 per {args.period:g} s each "
+                f"({args.callers / args.period:.0f} calls/s): p50 {pct(spaced, 0.5) * 1000:6.1f} ms  "
+                f"p99 {pct(spaced, 0.99) * 1000:6.1f} ms"
+            )
 
         # --- evict + load
         AutopilotPolicy.objects.update_or_create(

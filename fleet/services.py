@@ -260,6 +260,20 @@ def inventory_due(server: Server, now: datetime | None = None) -> bool:
     return server.inventory_at is None or now - server.inventory_at >= interval
 
 
+def refresh_index(server: Server) -> None:
+    """The repository index alone into the database (one read; no statistics, no configs):
+    what an eviction's row needs before it ends, its load refreshing the rest right after."""
+    now = timezone.now()
+    try:
+        index = triton.repository_index(server)
+    except triton.TritonError as exc:
+        Server.objects.filter(id=server.id).update(last_error=f"{INVENTORY_ERROR}{exc}"[:2000])
+        return
+    with transaction.atomic():
+        Server.objects.select_for_update().filter(id=server.id).first()  # see refresh_inventory
+        apply_index(server, index, now)
+
+
 def refresh_inventory(server: Server) -> None:
     """Read the repository index, statistics and configs into the database.
 

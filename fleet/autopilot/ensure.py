@@ -25,13 +25,13 @@ from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from django.db.models import Exists, QuerySet
 
+from ..control.ended import wait as wait_ended
 from ..control.errors import ActionError, ActionInProgress
 from ..control.requests import request_action
 from ..models import Action, ModelVersion, Server
 from . import budget, policy
 
 AUTOPILOT = "autopilot"  # the system user every autopilot decision is requested by
-POLL_S = 0.02
 
 
 class DoesNotFit(ActionError):
@@ -225,14 +225,10 @@ def _does_not_fit(name: str, plan: budget.Plan) -> DoesNotFit:
 
 
 def _wait(action_id: int, deadline: float) -> Action | None:
-    """The action once it ended; None at the deadline."""
-    while True:
-        action = Action.objects.filter(id=action_id).first()
-        if action is None or not action.active:
-            return action
-        if time.monotonic() > deadline:
-            return None
-        time.sleep(POLL_S)
+    """The action once it ended; None at the deadline. Woken by the runner when the row
+    ends (fleet/control/ended.py) rather than reading it every 20 ms."""
+    action = wait_ended(action_id, deadline)
+    return None if action is not None and action.active else action
 
 
 def _evicted(load: Action) -> list[str]:

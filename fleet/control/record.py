@@ -19,6 +19,7 @@ from ..alerting import evaluate
 from ..broadcast import FLEET_GROUP, broadcast, model_group, server_group
 from ..frames import iso
 from ..models import Action
+from .ended import signal
 
 log = logging.getLogger(__name__)
 
@@ -148,6 +149,7 @@ def finish(
         changes["parameters"] = {**current, **parameters}
     ended = rows.update(**changes) == 1
     if ended:
+        signal(action_id)  # its waiters read the row now (fleet/control/ended.py)
         log.info("action %s %s %s", action_id, state, error or result)
         publish(action_id)
         evaluate.after_action(action_id)  # load_failed fires or resolves

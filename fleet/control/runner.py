@@ -57,7 +57,6 @@ def run_action(action_id: int) -> None:
         log.info("action %s is not queued: nothing to do", action_id)
         return
     action = Action.objects.select_related("server").get(id=action_id)
-    publish(action_id)
     try:
         with _heartbeat(action_id):
             try:
@@ -77,7 +76,13 @@ def run_action(action_id: int) -> None:
         log.exception("action %s crashed", action_id)
         finish(action_id, Action.State.FAILED, error=f"{type(exc).__name__}: {exc}")
     else:
-        _refresh(action.server)
+        if action.parameters.get("evicted_for"):
+            # An eviction: its load (next, in this or another worker) waits for this row to
+            # end and refreshes the whole inventory after it loaded; the index alone keeps
+            # the READY answer true meanwhile (fleet/autopilot/ensure.py reads it).
+            services.refresh_index(action.server)
+        else:
+            _refresh(action.server)
         finish(
             action_id,
             Action.State.SUCCEEDED,
@@ -105,17 +110,25 @@ def _refresh(server: Server) -> None:
 
 @contextmanager
 def _heartbeat(action_id: int) -> Iterator[None]:
-    """Renew the action's lease (and broadcast its elapsed time) while the block runs.
+    """Broadcast the claimed row, then renew the action's lease (and broadcast its elapsed
+    time) while the block runs.
 
     Triton's load call blocks for as long as the load takes, so the lease is renewed from
     a thread; a worker that dies stops renewing it, which is how reconcile() tells a lost
-    action from a long load.
+    action from a long load. The first broadcast is the thread's too: it took 15-25 ms
+    before the call to Triton when the runner made it; the thread is joined before the row
+    ends, so the running frame still comes before the ended one.
     """
     stop = threading.Event()
     every = max(settings.FLEET_ACTION_LEASE / 3, 0.2)
 
     def beat() -> None:
         try:
+            try:
+                publish(action_id)
+            except Exception:
+                log.exception("broadcasting the start of action %s failed", action_id)
+                connection.close_if_unusable_or_obsolete()
             while not stop.wait(every):
                 # One failed beat (a database hiccup, a failed publish) must not end the
                 # heartbeat: reconcile would then take a running action for a lost one.
