@@ -51,19 +51,24 @@ STALE_INTERVALS = 3
 # Reasons Triton gives a model that is simply not loaded (not a failure).
 NOT_LOADED = frozenset({"", "unloaded", "not loaded"})
 
-# server id -> (monotonic time, loads and unloads in progress): see _server_load.
-_actions: dict[int, tuple[float, list[tuple[int, str, str]]]] = {}
-# server id -> (inventory_at, {model: Shape}): configs change only with an inventory read.
-_shapes: dict[int, tuple[datetime | None, dict[str, saturation.Shape]]] = {}
+# (monotonic time, server id -> its loads and unloads in progress), the whole fleet's: see
+# _server_load.
+_actions: tuple[float, dict[int, list[tuple[int, str, str]]]] | None = None
+# server id -> (version, {model: Shape}). The version is the configs' own where the scrape's
+# query read it (rules.Watched.configs): an inventory read that rewrote no config (most)
+# keeps the cache, and reading 50 configs back cost a scrape ~10 ms. Else inventory_at:
+# configs change only with an inventory read.
+_shapes: dict[int, tuple[Any, dict[str, saturation.Shape]]] = {}
 
 
-def shapes(server: Server) -> dict[str, saturation.Shape]:
+def shapes(server: Server, configs: Any = None) -> dict[str, saturation.Shape]:
+    version = ("inventory", server.inventory_at) if configs is None else ("configs", configs)
     cached = _shapes.get(server.id)
-    if cached is not None and cached[0] == server.inventory_at:
+    if cached is not None and cached[0] == version:
         return cached[1]
     rows = ModelConfig.objects.filter(server_id=server.id).values_list("name", "config")
     found = {name: saturation.shape(config or {}) for name, config in rows}
-    _shapes[server.id] = (server.inventory_at, found)
+    _shapes[server.id] = (version, found)
     return found
 
 
@@ -84,9 +89,15 @@ def after_scrape(
     if status == Server.Status.UNKNOWN:
         return None  # Prometheus did not answer: nothing is known of the servers
     try:
+        # First: its one round trip also says whether the configs behind the busy ratio changed.
+        watched: rules.Watched | None = rules.watching_with_open(server, SCRAPE_KINDS)
+    except Exception:
+        log.exception("alert evaluation for %s failed", server.name)
+        watched = None
+    try:
         up = status == Server.Status.UP
         figures = (per_model(values) if up else {}) if figures is None else figures
-        busy = _busy(server, values, figures)
+        busy = _busy(server, values, figures, watched.configs if watched else None)
         export = {
             model: (busy[model][0], f.get("queue_us_per_request"), f.get("pending_requests"))
             for model, f in figures.items()
@@ -95,19 +106,20 @@ def after_scrape(
         log.exception("saturation figures for %s failed", server.name)
         return None
     try:
-        _after_scrape(server, up, status, values, figures, busy, at, since, error)
+        if watched is not None:
+            _after_scrape(server, watched, up, status, values, figures, busy, at, since, error)
     except Exception:
         log.exception("alert evaluation for %s failed", server.name)
     return export
 
 
 def _busy(
-    server: Server, values: Sequence[Derived], figures: Mapping[str, ModelFigures]
+    server: Server, values: Sequence[Derived], figures: Mapping[str, ModelFigures], configs: Any = None
 ) -> dict[str, tuple[float | None, int | None]]:
     """model -> (busy ratio, instance count), from the model's config (cached per server)."""
     if not figures:
         return {}
-    known = shapes(server)
+    known = shapes(server, configs)
     # The GPUs count only for KIND_GPU instances without a `gpus` list (a walk of the values).
     gpus = saturation.gpu_count(values) if any(s.per_gpu for s in known.values()) else 0
     busy: dict[str, tuple[float | None, int | None]] = {}
@@ -120,6 +132,7 @@ def _busy(
 
 def _after_scrape(
     server: Server,
+    watched: rules.Watched,
     up: bool,
     status: str,
     values: Sequence[Derived],
@@ -129,7 +142,7 @@ def _after_scrape(
     since: datetime | None,
     error: str,
 ) -> None:
-    watching, open_rows = rules.watching_with_open(server, SCRAPE_KINDS)
+    watching, open_rows, configs = watched
     if not watching and not open_rows:
         return
     seen: list[Seen] = []
@@ -143,7 +156,7 @@ def _after_scrape(
         if found is None:  # once per model, however many rules watch it
             load = load or _server_load(server, values)
             ratio, count = busy.get(model, (None, None))
-            shape = shapes(server).get(model)
+            shape = shapes(server, configs).get(model)
             found = found_causes[model] = causes.queue_cause(model, figures[model], ratio, count, shape, load)
         return found
 
@@ -210,17 +223,21 @@ def _server_load(server: Server, values: Sequence[Derived]) -> causes.ServerLoad
     gpus = {v.label: v.value for v in values if not v.model and v.metric == "gpu_utilization"}
 
     def in_progress() -> list[tuple[int, str, str]]:
-        # Read at most once per scrape interval per server (a load lasts longer than that):
-        # a queue that stays long would otherwise ask every scrape.
+        # Read at most once per scrape interval (a load lasts longer than that), for the
+        # whole fleet at once: a queue that stays long would otherwise ask every scrape, and
+        # with one read per server, a fleet whose queues stay long asked in most scrapes.
+        global _actions
         now = time.monotonic()
-        cached = _actions.get(server.id)
-        if cached is not None and now - cached[0] < settings.FLEET_SCRAPE_INTERVAL:
-            return cached[1]
-        kinds = [Action.Kind.LOAD, Action.Kind.UNLOAD]
-        rows = Action.objects.filter(server_id=server.id, state__in=Action.ACTIVE_STATES, kind__in=kinds)
-        found = list(rows.values_list("id", "kind", "model"))
-        _actions[server.id] = (now, found)
-        return found
+        if _actions is None or now - _actions[0] >= settings.FLEET_SCRAPE_INTERVAL:
+            kinds = [Action.Kind.LOAD, Action.Kind.UNLOAD]
+            rows = Action.objects.filter(state__in=Action.ACTIVE_STATES, kind__in=kinds)
+            found: dict[int, list[tuple[int, str, str]]] = {}
+            for server_id, id_, kind, model in rows.order_by("id").values_list(
+                "server_id", "id", "kind", "model"
+            ):
+                found.setdefault(server_id, []).append((id_, kind, model))
+            _actions = (now, found)
+        return _actions[1].get(server.id, [])
 
     return causes.ServerLoad(cpu[0] if cpu else None, gpus, in_progress)
 

@@ -25,7 +25,8 @@ def changed(alert_ids: Sequence[int], deliver: bool = True) -> None:
 
 
 def _publish(ids: list[int], deliver: bool) -> None:
-    rows = list(Alert.objects.select_related(*records.RELATED).filter(id__in=ids))
+    # Run in the scrape that changed them: not the servers' counters (records.UNREAD).
+    rows = list(Alert.objects.select_related(*records.RELATED).defer(*records.UNREAD).filter(id__in=ids))
     now = timezone.now()
     messages: list[Message] = []
     for row in rows:

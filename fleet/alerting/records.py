@@ -12,6 +12,9 @@ from ..frames import iso
 from ..models import Alert, AlertRule, Webhook, WebhookDelivery
 
 RELATED = ("rule", "server", "silenced_by", "acknowledged_by")
+# What a record never reads of the related rows, and costs most to load: the server's last
+# counters and summary (JSON, tens of kB each, parsed once per alert row).
+UNREAD = ("server__last_counters", "server__summary")
 
 
 class AlertRecord(TypedDict):

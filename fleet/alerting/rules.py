@@ -19,7 +19,7 @@ from django.db import connection
 from django.db.models import Count, Max
 from django.utils import timezone
 
-from ..models import Alert, AlertRule, Server
+from ..models import Alert, AlertRule, ModelConfig, Server
 from . import notify
 
 log = logging.getLogger(__name__)
@@ -107,19 +107,27 @@ def enabled_rules() -> list[Watch]:
     return _enabled(_fingerprint())
 
 
-def watching_with_open(
-    server: Server, kinds: frozenset[str] | set[str]
-) -> tuple[list[Watch], dict[tuple[int, str], Open]]:
+class Watched(NamedTuple):
+    rules: list[Watch]
+    open: dict[tuple[int, str], Open]
+    # The version of the server's model configs (how many, and their fetch times summed), for
+    # the busy ratio's cache (fleet.alerting.evaluate.shapes); None where it was not read.
+    configs: Any
+
+
+def watching_with_open(server: Server, kinds: frozenset[str] | set[str]) -> Watched:
     """The rules of `watching`, and the server's open alerts of those kinds (this runs every
-    scrape: on PostgreSQL one round trip with the rules' fingerprint, see _open_pg). An open
-    alert of a rule that no longer watches the server comes too, so that it resolves."""
+    scrape: on PostgreSQL one round trip with the rules' fingerprint and the configs'
+    version, see _open_pg). An open alert of a rule that no longer watches the server comes
+    too, so that it resolves."""
+    configs = None
     if connection.vendor == "postgresql":
-        fingerprint, found = _open_pg(server.id, kinds)
+        fingerprint, configs, found = _open_pg(server.id, kinds)
     else:
         fingerprint = _fingerprint()
         rows = Alert.objects.filter(server_id=server.id, state__in=Alert.OPEN_STATES, kind__in=kinds)
         found = list(map(Open._make, rows.order_by().values_list(*OPEN_COLUMNS)))
-    return _watching(server, kinds, fingerprint), {(a.rule_id, a.target): a for a in found}
+    return Watched(_watching(server, kinds, fingerprint), {(a.rule_id, a.target): a for a in found}, configs)
 
 
 # (server id, kinds) -> (fingerprint, the server's labels, the rules watching it): a scrape
@@ -137,15 +145,19 @@ def _watching(server: Server, kinds: frozenset[str] | set[str], fingerprint: tup
     return found
 
 
-def _open_pg(server_id: int, kinds: frozenset[str] | set[str]) -> tuple[tuple[int, Any], list[Open]]:
-    """The rules' fingerprint and the server's open alerts in one statement, written out:
-    the ORM's two queries cost twice the round trips and most of their time compiling.
-    The fingerprint's one row is joined to the alerts, so it comes when none is open."""
+def _open_pg(server_id: int, kinds: frozenset[str] | set[str]) -> tuple[tuple[int, Any], Any, list[Open]]:
+    """The rules' fingerprint, the server's configs' version and its open alerts in one
+    statement, written out: the ORM's queries cost a round trip each and most of their time
+    compiling. The versions' one row is joined to the alerts, so it comes when none is open."""
     with connection.cursor() as cursor:
-        cursor.execute(_open_sql(frozenset(kinds)), [server_id])
+        cursor.execute(_open_sql(frozenset(kinds)), [server_id, server_id])
         rows = cursor.fetchall()
-    fingerprint = (rows[0][0], rows[0][1])
-    return fingerprint, [Open._make(row[2:]) for row in rows if row[2] is not None]
+    first = rows[0]
+    return (
+        (first[0], first[1]),
+        (first[2], first[3]),
+        [Open._make(row[4:]) for row in rows if row[4] is not None],
+    )
 
 
 @lru_cache(maxsize=8)
@@ -158,10 +170,16 @@ def _open_sql(kinds: frozenset[str]) -> str:
         raise ValueError(f"not a kind: {words}")
     states = ", ".join(f"'{state}'" for state in Alert.OPEN_STATES)
     listed = ", ".join(f"'{kind}'" for kind in sorted(kinds))
-    alerts, rules = (connection.ops.quote_name(m._meta.db_table) for m in (Alert, AlertRule))
+    alerts, rules, configs = (
+        connection.ops.quote_name(m._meta.db_table) for m in (Alert, AlertRule, ModelConfig)
+    )
+    # The configs' fetch times summed (numeric, exact), not their latest: a config rewritten
+    # by a worker whose clock is behind another's still changes it.
     return (
-        "SELECT f.n, f.at, a.id, a.rule_id, a.target, a.state, a.started_at, a.value, a.cause,"
-        f" a.detail ->> 'code' FROM (SELECT count(*), max(updated_at) FROM {rules}) AS f(n, at)"
+        "SELECT f.n, f.at, c.n, c.at, a.id, a.rule_id, a.target, a.state, a.started_at, a.value,"
+        f" a.cause, a.detail ->> 'code' FROM (SELECT count(*), max(updated_at) FROM {rules}) AS f(n, at)"
+        f" CROSS JOIN (SELECT count(*), sum(extract(epoch FROM fetched_at)) FROM {configs}"
+        " WHERE server_id = %s) AS c(n, at)"
         f" LEFT JOIN {alerts} AS a ON a.server_id = %s AND a.state IN ({states})"
         f" AND a.kind IN ({listed})"
     )
