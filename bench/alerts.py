@@ -46,6 +46,7 @@ django.setup()
 
 from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
+from django.db import connection  # noqa: E402
 
 from fleet import own_stats, services  # noqa: E402
 from fleet.alerting import evaluate  # noqa: E402
@@ -80,6 +81,9 @@ EXPORT_MS: list[float] = []  # of which: the saturation figures (the busy ratio 
 # the simulated fleet (a thread of this process) and the channel layer's sends (asgiref
 # runs them in a thread of its own), so the share it gives is an upper bound.
 HOOK_CPU_MS: list[float] = []
+# The statements each hook ran: one is the steady state (the evaluation's one query, nothing
+# written); more is a scrape where alerts opened, fired, resolved or a cache was filled.
+HOOK_STATEMENTS: list[int] = []
 SCRAPE_CPU_MS: dict[bool, list[float]] = {False: [], True: []}
 
 
@@ -102,11 +106,17 @@ def scrape_rounds(servers: list[int], rounds: int) -> tuple[list[float], list[fl
     # record_scrape, on or off): what is left of the export is the busy ratio per model.
     evaluate._busy = timed_export  # type: ignore[assignment]
 
+    def count(execute: Any, *args: Any) -> Any:
+        HOOK_STATEMENTS[-1] += 1
+        return execute(*args)
+
     def timed_hook(*args: object, **kwargs: object) -> object:
         EXPORT_MS.append(0.0)
+        HOOK_STATEMENTS.append(0)
         start, cpu = time.perf_counter(), time.thread_time()
         try:
-            return hook(*args, **kwargs)  # type: ignore[arg-type]
+            with connection.execute_wrapper(count):
+                return hook(*args, **kwargs)  # type: ignore[arg-type]
         finally:
             HOOK_MS.append((time.perf_counter() - start) * 1000)
             HOOK_CPU_MS.append((time.thread_time() - cpu) * 1000)
@@ -238,6 +248,13 @@ def main() -> None:
     cpu = f"scrape off {cpu_off:.2f} ms, on {statistics.median(SCRAPE_CPU_MS[True]):.2f} ms; evaluation"
     cpu += f" {cpu_hook:.2f} ms = {100 * cpu_hook / cpu_off:.1f} %"
     print(f"| CPU of the scraping thread (medians) | | {cpu} |")
+    for label, steady in (("nothing written (one statement)", True), ("writes or a cache fill", False)):
+        hooks = zip(HOOK_MS, HOOK_CPU_MS, HOOK_STATEMENTS, strict=True)
+        picked = [(ms, c) for ms, c, n in hooks if (n <= 1) == steady]
+        if picked:
+            wall, own_cpu = statistics.median(p[0] for p in picked), statistics.median(p[1] for p in picked)
+            part = f"median {wall:.2f} ms = {100 * wall / statistics.median(off):.1f} %, CPU {own_cpu:.2f} ms"
+            print(f"| evaluation, scrapes with {label} | {len(picked)} | {part} |")
     export_ms = statistics.median(EXPORT_MS)
     rules_ms = statistics.median(h - e for h, e in zip(HOOK_MS, EXPORT_MS, strict=True))
     rules_share = rules_ms / statistics.median(off)

@@ -57,7 +57,7 @@ def transition(
     open_rows = dict(open_rows)
     now = timezone.now()
     changed: list[int] = []
-    pending: list[Alert] = []
+    pending: list[tuple[Seen, str]] = []  # new alerts, pending: (what holds, target)
     fire: list[tuple[int, Seen]] = []  # pending alerts whose `for` is over
     moved: list[tuple[int, Seen]] = []  # firing alerts whose figures moved (see _moved)
     # The rows to write, each with its cause, before any write: a cause that fails (its
@@ -69,17 +69,12 @@ def transition(
         if not _still_pending(row, s, at):
             steps.append((s.explained(), key, row))
     for s, key, row in steps:
-        fields = {"value": s.value, "cause": s.cause, "detail": s.detail}
         if row is None:
-            firing = (at - since).total_seconds() >= s.rule.for_s
-            new = Alert(
-                rule_id=s.rule.id, kind=s.rule.kind, server_id=server.id, model=s.model, target=key,
-                state=Alert.State.FIRING if firing else Alert.State.PENDING,
-                started_at=since, fired_at=at if firing else None, **fields,
-            )  # fmt: skip
-            if not firing:
-                pending.append(new)
+            if (at - since).total_seconds() < s.rule.for_s:
+                pending.append((s, key))  # no model row: a fleet opens hundreds at once
                 continue
+            new = _new(server.id, s, key, Alert.State.FIRING, since)
+            new.fired_at = at
             try:
                 with transaction.atomic():
                     new.save()
@@ -95,7 +90,7 @@ def transition(
     if moved:
         _rewrite(moved, Alert.State.FIRING, now)
     if pending:  # one that a concurrent scrape opened meanwhile is skipped
-        _insert_pending(pending, now)
+        _insert_pending(server.id, pending, since, now)
     gone = [row.id for row in open_rows.values() if row.state == Alert.State.PENDING]
     if gone:  # the condition stopped holding before its `for`: no incident
         _drop_pending(gone)
@@ -110,20 +105,28 @@ def transition(
 PENDING_COLUMNS = ("rule_id", "kind", "server_id", "model", "target", "state", "value", "cause", "detail")
 
 
-def _insert_pending(rows: list[Alert], now: datetime) -> None:
+def _new(server_id: int, s: Seen, key: str, state: str, since: datetime) -> Alert:
+    return Alert(
+        rule_id=s.rule.id, kind=s.rule.kind, server_id=server_id, model=s.model, target=key, state=state,
+        started_at=since, value=s.value, cause=s.cause, detail=s.detail,
+    )  # fmt: skip
+
+
+def _insert_pending(server_id: int, rows: list[tuple[Seen, str]], since: datetime, now: datetime) -> None:
     """Insert new pending alerts in one statement, skipping any that a concurrent scrape
     opened meanwhile. Written out on PostgreSQL: bulk_create's transaction costs two more
     round trips (BEGIN, COMMIT) and its compile most of the rest, in a scrape's budget."""
     if connection.vendor != "postgresql":
-        Alert.objects.bulk_create(rows, ignore_conflicts=True)
+        new = [_new(server_id, s, key, Alert.State.PENDING, since) for s, key in rows]
+        Alert.objects.bulk_create(new, ignore_conflicts=True)
         return
     table = connection.ops.quote_name(Alert._meta.db_table)
     columns = ", ".join((*PENDING_COLUMNS, "started_at", "updated_at"))
     row = "(" + ", ".join(["%s"] * (len(PENDING_COLUMNS) - 1)) + ", %s::jsonb, %s, %s)"
     params: list[Any] = []
-    for a in rows:
-        params += [a.rule_id, a.kind, a.server_id, a.model, a.target, a.state, a.value, a.cause]
-        params += [json.dumps(a.detail), a.started_at, now]
+    for s, key in rows:
+        params += [s.rule.id, s.rule.kind, server_id, s.model, key, Alert.State.PENDING, s.value, s.cause]
+        params += [json.dumps(s.detail), since, now]
     sql = f"INSERT INTO {table} ({columns}) VALUES {', '.join([row] * len(rows))} ON CONFLICT DO NOTHING"
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
