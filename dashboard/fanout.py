@@ -52,13 +52,20 @@ class Listener:
             await self.layer.group_discard(self.group, self.channel)
 
     async def listen(self, channel: str) -> None:
+        rejoin = False
         while True:
             try:
+                if rejoin:
+                    # A Redis that restarted came back empty: the group no longer holds
+                    # this channel, and nothing would reach these sockets again.
+                    await self.layer.group_add(self.group, channel)
+                    rejoin = False
                 event = await self.layer.receive(channel)
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.warning("group %s: channel layer receive failed; retrying", self.group, exc_info=True)
+                rejoin = True
                 await asyncio.sleep(RETRY_S)
                 continue
             for member in tuple(self.members):  # a member may leave while we send
