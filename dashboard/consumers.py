@@ -5,8 +5,9 @@ One consumer per page, joined to the one group that carries what the page draws
 (its models' table values and its own panels), a model page to its model's group (that
 model's values from every server). A consumer joins its group on connect and leaves it on
 disconnect, through the web process's one listener of that group (dashboard/fanout.py),
-which hands each event to the relay of every local socket of the group; each handler is named after the event type it relays (`fleet.frame` ->
-`fleet_frame`). A browser may send a ping, and acknowledges what it has read.
+which hands each event to the relay of every local socket of the group; each handler is
+named after the event type it relays (`fleet.frame` -> `fleet_frame`). A browser may send
+a ping, and acknowledges what it has read.
 
 A page that cannot keep up (a starved tab, a slow link) is closed with CLOSE_BEHIND once a
 frame it has not acknowledged is BEHIND_SECONDS old; it reconnects and fills the gap from
