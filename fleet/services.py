@@ -260,6 +260,13 @@ def inventory_due(server: Server, now: datetime | None = None) -> bool:
     return server.inventory_at is None or now - server.inventory_at >= interval
 
 
+def keep_live_config(server: Server, name: str) -> dict[str, Any]:
+    """Triton's live config of the model, kept in the inventory; raises triton.TritonError."""
+    config = triton.model_config(server, name)
+    ModelConfig.objects.update_or_create(server=server, name=name, defaults={"config": config})
+    return config
+
+
 def refresh_index(server: Server) -> None:
     """The repository index alone into the database (one read; no statistics, no configs):
     what an eviction's row needs before it ends, its load refreshing the rest right after."""
@@ -309,11 +316,9 @@ def refresh_inventory(server: Server) -> None:
     wanted += _rechecks(server, ready - set(wanted))
     for name in wanted[: settings.FLEET_CONFIG_READS_PER_INVENTORY]:
         try:
-            config = triton.model_config(server, name)
+            keep_live_config(server, name)
         except triton.TritonError as exc:
             log.info("config of %s on %s: %s", name, server.name, exc)
-            continue
-        ModelConfig.objects.update_or_create(server=server, name=name, defaults={"config": config})
     Server.objects.filter(id=server.id).update(inventory_at=now)
     server.inventory_at = now
 

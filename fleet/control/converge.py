@@ -26,7 +26,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from .. import triton
+from .. import services, triton
 from ..models import Action, ModelConfig
 from . import overrides as _overrides
 from . import verify
@@ -100,25 +100,19 @@ def _carried(
     seconds the extra load took."""
     server, name = action.server, action.model
     try:
-        live = triton.model_config(server, name)
+        live = services.keep_live_config(server, name)
     except triton.TritonError as exc:
         raise ActionFailed(f"loaded, but its config could not be read back: {exc}") from exc
     if not _overrides.config_drift(live, policy, overrides):
-        _store(server, name, live)
         return 0.0
     duration = triton.load_model(server, name, config=_overrides.with_reload_marker(target, f"#{action.id}"))
     verify.wait_for(server, name, lambda r: matches(action, r), "the same versions READY after the reload")
-    live = triton.model_config(server, name)
-    _store(server, name, live)
+    live = services.keep_live_config(server, name)
     _note(action, {"reloaded_for_config": True})
     left = _overrides.config_drift(live, policy, overrides)
     if left:
         raise ActionFailed(f"Triton's config still differs after a forced reload: {'; '.join(left)}")
     return duration
-
-
-def _store(server: Any, name: str, config: dict[str, Any]) -> None:
-    ModelConfig.objects.update_or_create(server=server, name=name, defaults={"config": config})
 
 
 def _undo_preload(server: Any, name: str) -> str:

@@ -26,7 +26,7 @@ from django.db import close_old_connections, connection
 from django.utils import timezone
 
 from .. import services, triton
-from ..models import Action, ModelConfig, Server
+from ..models import Action, Server
 from . import broker, converge, evict, footprint, requests, settle, verify
 from .errors import ActionFailed
 from .record import finish, publish
@@ -164,8 +164,7 @@ def _perform(action: Action) -> Outcome:
         found = verify.wait_for(server, name, lambda r: bool(ready(r)) and not busy(r), "a READY version")
         text = f"reloaded with a config override in {duration:.2f} s; READY versions {ready(found)}"
         # The stored config is what pages show; the inventory rereads only changed states.
-        config = triton.model_config(server, name)
-        ModelConfig.objects.update_or_create(server=server, name=name, defaults={"config": config})
+        services.keep_live_config(server, name)
         return Outcome(text, duration)
     if action.kind == Action.Kind.LOAD:
         room = evict.make_room(action, run_action)

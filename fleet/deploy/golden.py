@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from .. import triton
+from .. import services, triton
 from ..models import ModelConfig, Server
 
 log = logging.getLogger(__name__)
@@ -41,12 +41,9 @@ def known_config(model: str, servers: list[Server]) -> dict[str, Any] | None:
         return dict(stored)
     for server in [s for s in servers if s.status != Server.Status.DOWN][:ASKED]:
         try:
-            config = triton.model_config(server, model)
+            return services.keep_live_config(server, model)
         except triton.TritonError as exc:  # not loaded there (404), or unreachable
             log.info("config of %s on %s: %s", model, server.name, exc)
-            continue
-        ModelConfig.objects.update_or_create(server=server, name=model, defaults={"config": config})
-        return config
     return None
 
 
