@@ -13,15 +13,17 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TypedDict
 
+from .catalog import METRICS
 from .derive import Derived
 
 # The per-model figures the rankings, the rules and the causes read, versions combined.
 SUMS = frozenset(
     {"inferences_per_s", "requests_per_s", "executions_per_s", "failures_per_s", "pending_requests"}
 )
-# Averages, each weighted by its version's requests_per_s (fleet.catalog: their `weight`).
+# Averages, each weighted by its version's rate of the catalog's `weight` for it: one and the
+# same for both (requests/s), which the single pass below relies on (unpacking fails if not).
 AVERAGES = frozenset({"queue_us_per_request", "compute_infer_us_per_request"})
-WEIGHT = "requests_per_s"
+(WEIGHT,) = {METRICS[metric].weight for metric in AVERAGES}
 
 
 class ModelFigures(TypedDict, total=False):
