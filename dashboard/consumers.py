@@ -5,9 +5,9 @@ One consumer per page, joined to the one group that carries what the page draws
 (its models' table values and its own panels), a model page to its model's group (that
 model's values from every server). A consumer joins its group on connect and leaves it on
 disconnect, through the web process's one listener of that group (dashboard/fanout.py),
-which hands each event to the relay of every local socket of the group; each handler is
-named after the event type it relays (`fleet.frame` -> `fleet_frame`). A browser may send
-a ping, and acknowledges what it has read.
+which hands each event of the group (`fleet.frame`, `fleet.summary`, `fleet.action`,
+`fleet.alert`, `fleet.deployment`, `fleet.rollout`) to the relay of every local socket of
+the group, as it is. A browser may send a ping, and acknowledges what it has read.
 
 A page that cannot keep up (a starved tab, a slow link) is closed with CLOSE_BEHIND once a
 frame it has not acknowledged is BEHIND_SECONDS old; it reconnects and fills the gap from
@@ -59,8 +59,6 @@ CLOSE_UNKNOWN = 4404
 CLOSE_BEHIND = 4408
 BEHIND_SECONDS = 10.0
 _ENCODED = "__fleetdeck_json"
-# The events relayed to the browser as they are (each has a handler of its name below).
-RELAYED = frozenset({"fleet.frame", "fleet.summary", "fleet.action", "fleet.alert"})
 ACCEPTED = 'the messages accepted are {"type": "ping"} and {"type": "ack", "received": <frames read>}'
 # The longest a socket goes without re-checking its session and renewing its groups.
 RECHECK_SECONDS = 60.0
@@ -120,11 +118,11 @@ class RelayConsumer(AsyncJsonWebsocketConsumer):
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         # Channels closes stale database connections before every handler, a hop to a
-        # thread each time; relaying a frame touches no database, and at 200 sockets × 10
-        # frames/s that hop was the web process's largest cost. Nor does reading a ping
-        # or an ack (one a second from every page: 5 % of the web process's time).
-        if message["type"] in RELAYED or message["type"] == "websocket.receive":
-            await getattr(self, message["type"].replace(".", "_"))(message)
+        # thread each time; reading a ping or an ack (one a second from every page: 5 % of
+        # the web process's time at 200 sockets) touches no database. (Frames never come
+        # this way: the group's listener calls `relay` directly.)
+        if message["type"] == "websocket.receive":
+            await self.websocket_receive(message)
             return
         await super().dispatch(message)
 
@@ -239,22 +237,6 @@ class RelayConsumer(AsyncJsonWebsocketConsumer):
         await self.send(text_data=text)
         self.relayed += 1
         self.unacked.append(now)
-
-    async def fleet_frame(self, event: dict[str, Any]) -> None:
-        """A server page's or a model page's share of one scrape (fleet.frames.Frame)."""
-        await self.relay(event)
-
-    async def fleet_summary(self, event: dict[str, Any]) -> None:
-        """One scrape of one server, summarized for the overview (fleet.frames.ServerSummary)."""
-        await self.relay(event)
-
-    async def fleet_action(self, event: dict[str, Any]) -> None:
-        """A control-plane action changed state (published by fleet's action service)."""
-        await self.relay(event)
-
-    async def fleet_alert(self, event: dict[str, Any]) -> None:
-        """An alert changed (fleet.alerting.records.AlertRecord): banners, alerts page, timelines."""
-        await self.relay(event)
 
 
 class FleetConsumer(RelayConsumer):

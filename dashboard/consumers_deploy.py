@@ -6,8 +6,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fleet.deploy.record import DEPLOYMENTS_GROUP, rollout_group
 
 from .consumers import RelayConsumer
@@ -19,9 +17,6 @@ class DeploymentsConsumer(RelayConsumer):
     async def group_for_scope(self) -> str | None:
         return DEPLOYMENTS_GROUP
 
-    async def fleet_deployment(self, event: dict[str, Any]) -> None:
-        await self.relay(event)
-
 
 class RolloutConsumer(RelayConsumer):
     route = "ws-rollout"
@@ -29,6 +24,3 @@ class RolloutConsumer(RelayConsumer):
     async def group_for_scope(self) -> str | None:
         # Every viewer may read every rollout: an id that names none just never hears a frame.
         return rollout_group(int(self.scope["url_route"]["kwargs"]["pk"]))
-
-    async def fleet_rollout(self, event: dict[str, Any]) -> None:
-        await self.relay(event)
