@@ -5,7 +5,7 @@ worker takes the rollout up, and it ends succeeded; nothing stays running."""
 import pytest
 
 from fleet.models import Action
-from tests.actions_support import add_model, served_version
+from tests.actions_support import add_model, served_version, states
 from tests.conftest import client_for
 from tests.deploy_support import deploy, in_sync, pool, rollout, wait_ended, wait_for
 
@@ -39,12 +39,15 @@ def test_it_ends_a_rollout_whose_worker_died_mid_load(
         return ids and Action.objects.filter(id=ids[0], state=Action.State.RUNNING).exists() and ids[0]
 
     action_id = wait_for(loading_action, timeout=60, what="the canary's load running")
+    # Killed only once Triton loads v2: a worker killed between taking the action and
+    # sending the load leaves nothing loading, and that action rightly ends failed.
+    wait_for(lambda: "LOADING" in states(triton.http_url, "slowv2"), timeout=30, what="v2 LOADING")
     first.kill()
     assert Action.objects.get(id=action_id).state == Action.State.RUNNING
     celery_worker_factory(env=ENV)
 
     done = wait_ended(operator, rollout_id, timeout=90)
-    assert done["state"] == "succeeded", done
+    assert done["state"] == "succeeded", (done["error"], done["waves"])
     load = Action.objects.get(id=action_id)
     assert load.state == Action.State.SUCCEEDED and "worker lost" in load.result
     assert served_version(triton.http_url, "slowv2") == 2
