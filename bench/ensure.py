@@ -102,6 +102,19 @@ def main() -> None:
         metavar="CALLERS",
         help="with --http: the same load with the fast path off, with this many callers",
     )
+    parser.add_argument(
+        "--web",
+        choices=("daphne", "uvicorn"),
+        default="daphne",
+        help="with --http: the HTTP server (the Procfile's is daphne)",
+    )
+    parser.add_argument(
+        "--wrk",
+        type=float,
+        default=0,
+        metavar="SECONDS",
+        help="with --http: also a closed loop of `callers` connections from wrk (a C client)",
+    )
     args = parser.parse_args()
 
     if os.environ["DATABASE_URL"].startswith("postgres"):
@@ -150,6 +163,8 @@ def main() -> None:
                 calls=args.calls,
                 period=args.period,
                 compare=args.compare,
+                server=args.web,
+                wrk_seconds=args.wrk,
             )
             return
         celery = [sys.executable, "-m", "celery", "-A", "config", "worker", "--concurrency=2",

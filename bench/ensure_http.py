@@ -23,6 +23,9 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
+import shutil
+import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -93,16 +96,59 @@ async def _load(url: str, token: str, callers: int, calls: int, period: float) -
         return results
 
 
+UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0}
+
+
+def wrk(url: str, token: str, connections: int, seconds: float, logs: Path) -> Result:
+    """A closed loop of `connections` keep-alive connections from wrk (C, one thread: the
+    client's CPU is a small part of the machine's, unlike Python callers')."""
+    if shutil.which("wrk") is None:
+        raise SystemExit("--wrk: wrk is not installed (apt-get install wrk)")
+    script = logs / "post.lua"
+    script.write_text('wrk.method = "POST"\n')
+    command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds:g}s", "--latency", "-s", str(script),
+               "-H", f"Authorization: Bearer {token}", url]  # fmt: skip
+    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    (logs / "wrk.txt").write_text(out)
+    quantiles = {
+        q: float(v) * UNITS[u] for q, v, u in re.findall(r"^\s+(50|99)%\s+([0-9.]+)(us|ms|s)$", out, re.M)
+    }
+    answers = re.search(r"([0-9]+) requests in", out)
+    non_2xx = re.search(r"Non-2xx or 3xx responses: ([0-9]+)", out)
+    if non_2xx or answers is None or set(quantiles) != {"50", "99"}:
+        raise SystemExit(f"wrk: not every answer was READY, or its output was not understood:\n{out}")
+    return {
+        "p50": quantiles["50"],
+        "p99": quantiles["99"],
+        "answers": int(answers.group(1)),
+        "seconds": seconds,
+    }
+
+
 def measure(
-    label: str, env: dict[str, str], logs: Path, url_path: str, token: str, load: tuple[int, int, float]
+    label: str,
+    env: dict[str, str],
+    logs: Path,
+    url_path: str,
+    token: str,
+    load: tuple[int, int, float],
+    server: str = "daphne",
+    wrk_seconds: float = 0,
 ) -> Result:
     """Prints the figures; returns them (milliseconds) for `make bench`."""
     callers, calls, period = load
-    with web(env, logs) as (base, pid):
+    by_wrk = None
+    with web(env, logs, server) as (base, pid):
         cpu_before, client_before = cpu_seconds(pid), time.process_time()
         results = asyncio.run(_load(base + url_path, token, callers, calls, period))
-        web_cpu, client_cpu = cpu_seconds(pid) - cpu_before, time.process_time() - client_before
+        client_cpu = time.process_time() - client_before
+        if wrk_seconds:
+            by_wrk = wrk(base + url_path, token, callers, wrk_seconds, logs)
+        web_cpu = cpu_seconds(pid) - cpu_before
     answers = sum(len(r["latencies"]) for r in results.values()) + callers + 1
+    python_answers = answers
+    if by_wrk:
+        answers += by_wrk["answers"]
     print(f"{label}: load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     for name, result in results.items():
         latencies = result["latencies"]
@@ -111,9 +157,15 @@ def measure(
             f"  {name:48s} p50 {p50:7.2f} ms  p99 {p99:7.2f} ms"
             f"  max {max(latencies) * 1000:7.1f} ms  ({len(latencies) / result['wall']:.0f} answers/s)"
         )
+    if by_wrk:
+        print(
+            f"  {callers} connections, closed loop (wrk, {wrk_seconds:g} s)".ljust(50)
+            + f" p50 {by_wrk['p50']:7.2f} ms  p99 {by_wrk['p99']:7.2f} ms"
+            + f"  ({by_wrk['answers'] / wrk_seconds:.0f} answers/s)"
+        )
     print(
-        f"  web process CPU {web_cpu / answers * 1000:.3f} ms per answer, "
-        f"client {client_cpu / answers * 1000:.3f} ms ({answers} answers)"
+        f"  web process CPU {web_cpu / answers * 1000:.3f} ms per answer ({server}), "
+        f"Python client {client_cpu / python_answers * 1000:.3f} ms ({answers} answers)"
     )
     alone, closed, paced = results.values()
     return {
@@ -125,23 +177,46 @@ def measure(
         "paced_p50_ms": pct(paced["latencies"], 0.5) * 1000,
         "paced_p99_ms": pct(paced["latencies"], 0.99) * 1000,
         "web_cpu_ms": web_cpu / answers * 1000,
+        **(
+            {
+                "wrk_p50_ms": by_wrk["p50"],
+                "wrk_p99_ms": by_wrk["p99"],
+                "wrk_per_s": by_wrk["answers"] / wrk_seconds,
+            }
+            if by_wrk
+            else {}
+        ),
         "load_average": os.getloadavg()[0],
     }
 
 
 def run(
-    server_id: int, token: str, logs: Path, *, callers: int, calls: int, period: float, compare: int
+    server_id: int,
+    token: str,
+    logs: Path,
+    *,
+    callers: int,
+    calls: int,
+    period: float,
+    compare: int,
+    server: str = "daphne",
+    wrk_seconds: float = 0,
 ) -> None:
     """The fast path's figures; then, with compare > 0, Django's with that many callers.
     The last line is the figures as JSON (bench/run.py's ensure step reads it)."""
     path = f"/api/servers/{server_id}/models/mem128/ensure/"
     env = child_env(60.0)
     env["FLEET_ENSURE_AUTH_TTL"] = "5"
+    load = (callers, calls, period)
     figures = {
-        "fast": measure("READY over HTTP, fast path", env, logs, path, token, (callers, calls, period))
+        "fast": measure(
+            f"READY over HTTP, fast path ({server})", env, logs, path, token, load, server, wrk_seconds
+        )
     }
     if compare:
         env["FLEET_ENSURE_AUTH_TTL"] = "0"
         load = (compare, calls, period)
-        figures["django"] = measure("READY over HTTP, through Django", env, logs, path, token, load)
+        figures["django"] = measure(
+            f"READY over HTTP, through Django ({server})", env, logs, path, token, load, server
+        )
     print(json.dumps(figures))

@@ -6,6 +6,7 @@ anything else on the Redis. Import after django.setup().
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import socket
 import subprocess
@@ -83,24 +84,22 @@ def _answers(url: str) -> bool:
 
 
 @contextmanager
-def web(env: dict[str, str], logs: Path) -> Iterator[tuple[str, int]]:
-    """One web process, as the Procfile runs it: (base URL, pid)."""
+def web(env: dict[str, str], logs: Path, server: str = "daphne") -> Iterator[tuple[str, int]]:
+    """One web process, as the Procfile runs it (daphne): (base URL, pid). `server="uvicorn"`
+    runs the same application under uvicorn instead (not a dependency: `pip install
+    'uvicorn[standard]'`), to tell the HTTP server's cost from the application's."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     base = f"http://127.0.0.1:{port}"
-    command = [
-        sys.executable,
-        "-m",
-        "daphne",
-        "-v",
-        "1",
-        "-b",
-        "127.0.0.1",
-        "-p",
-        str(port),
-        "config.asgi:application",
-    ]
+    where = ["127.0.0.1", str(port)]
+    if server == "uvicorn":
+        if importlib.util.find_spec("uvicorn") is None:
+            raise SystemExit("--web uvicorn: uvicorn is not installed (pip install 'uvicorn[standard]')")
+        options = ["--host", *where[:1], "--port", *where[1:], "--no-access-log"]
+    else:
+        options = ["-v", "1", "-b", *where[:1], "-p", *where[1:]]
+    command = [sys.executable, "-m", server, *options, "config.asgi:application"]
     with child(command, env, lambda: _answers(f"{base}/healthz"), logs / "web.log") as pid:
         yield base, pid
 

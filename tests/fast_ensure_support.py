@@ -45,6 +45,13 @@ def post(
     app: Any, path: str, token: str | None, body: bytes = b"", headers: dict[str, str] | None = None
 ) -> Answer:
     """One POST through `app` (FAST, or django_asgi_app alone), as daphne would hand it on."""
+    return async_to_sync(apost)(app, path, token, body, headers)
+
+
+async def apost(
+    app: Any, path: str, token: str | None, body: bytes = b"", headers: dict[str, str] | None = None
+) -> Answer:
+    """`post` in the caller's event loop, so that several can run at once."""
     sent: list[dict[str, Any]] = []
     given = [(b"host", b"localhost")]
     if token is not None:
@@ -68,24 +75,21 @@ def post(
         "server": ("127.0.0.1", 8000),
     }
 
-    async def run() -> None:
-        requested = False
-        never = asyncio.Event()
+    requested = False
+    never = asyncio.Event()
 
-        async def receive() -> dict[str, Any]:
-            nonlocal requested
-            if not requested:
-                requested = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            await never.wait()  # the client stays connected until the answer is sent
-            return {"type": "http.disconnect"}
+    async def receive() -> dict[str, Any]:
+        nonlocal requested
+        if not requested:
+            requested = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        await never.wait()  # the client stays connected until the answer is sent
+        return {"type": "http.disconnect"}
 
-        async def send(message: dict[str, Any]) -> None:
-            sent.append(message)
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
 
-        await app(scope, receive, send)
-
-    async_to_sync(run)()
+    await app(scope, receive, send)
     start = next(m for m in sent if m["type"] == "http.response.start")
     content = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
     names = {k.decode().lower(): v.decode() for k, v in start["headers"]}
