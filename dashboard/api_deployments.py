@@ -58,6 +58,13 @@ class DeploymentSerializer(serializers.Serializer):
         help_text="Golden requests: {inputs: [{name, datatype, shape, data}], "
         "outputs: [{name, data, tolerance}]}.",
     )
+    smoke_check = serializers.ChoiceField(
+        choices=["fits", "at_canary", ""],
+        read_only=True,
+        help_text="When the golden inputs were fitted to the model's inputs: `fits` when saved; "
+        "`at_canary` when no server served the model then (no config to check against): the "
+        "canary's smoke gate checks them before any inference; empty without golden requests.",
+    )
     gates = serializers.DictField(
         required=False,
         help_text="{bake_s, max_failures_per_s, max_queue_ratio, queue_slack_us, max_unavailable, canary}.",

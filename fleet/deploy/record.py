@@ -39,6 +39,7 @@ class DeploymentRecord(TypedDict):
     paused: bool
     config: dict[str, Any]
     smoke: dict[str, Any]
+    smoke_check: str  # "fits" (at save), "at_canary" (no config then), "" (no golden requests)
     gates: dict[str, float]
     servers: list[TargetRecord]
     rollout: int | None  # the rollout under way, if any
@@ -104,6 +105,7 @@ def _record(deployment: Deployment, targets: list[DeploymentTarget], active: int
         "paused": deployment.paused,
         "config": deployment.config,
         "smoke": deployment.smoke,
+        "smoke_check": deployment.smoke_check,
         "gates": spec.gates_of(deployment),
         "servers": [target_record(t) for t in sorted(targets, key=lambda t: t.server.name)],
         "rollout": active,

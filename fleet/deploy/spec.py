@@ -36,8 +36,11 @@ FIELDS = (
     "config",
     "smoke",
     "gates",
+    "smoke_check",
     "paused",
 )
+SMOKE_FITS = "fits"  # the golden inputs fit the model's config when saved
+SMOKE_AT_CANARY = "at_canary"  # no config could be had then: the canary's smoke gate checks them
 _DATATYPES = {"BOOL", "UINT8", "UINT16", "UINT32", "UINT64", "INT8", "INT16", "INT32", "INT64"}
 _DATATYPES |= {"FP16", "FP32", "FP64", "BYTES", "BF16"}
 
@@ -105,7 +108,9 @@ def clean(data: dict[str, Any], current: Deployment | None = None) -> dict[str, 
     if not servers:
         raise InvalidRequest(f"selector {merged.get('selector')} matches no server")
     if merged.get("smoke"):
-        _check_smoke(merged["smoke"], str(merged["model"]), servers)
+        out["smoke_check"] = _check_smoke(merged["smoke"], str(merged["model"]), servers)
+    elif "smoke" in out:
+        out["smoke_check"] = ""
     return out
 
 
@@ -134,9 +139,10 @@ def _check_gates(gates: dict[str, Any]) -> None:
             raise InvalidRequest(f"gate {key} must be a number >= 0")
 
 
-def _check_smoke(smoke: dict[str, Any], model: str, servers: list[Server]) -> None:
+def _check_smoke(smoke: dict[str, Any], model: str, servers: list[Server]) -> str:
     """The golden requests' form, and their fit to the model's inputs where a config can be
-    had (fleet.deploy.golden: otherwise the canary's smoke gate checks them)."""
+    had (fleet.deploy.golden: otherwise the canary's smoke gate checks them). Returns when
+    the fit was or will be checked (SMOKE_FITS, SMOKE_AT_CANARY), for the record."""
     inputs, outputs = smoke.get("inputs"), smoke.get("outputs", [])
     if not isinstance(inputs, list) or not inputs or not isinstance(outputs, list):
         raise InvalidRequest("smoke needs inputs (a list) and outputs (a list)")
@@ -152,9 +158,12 @@ def _check_smoke(smoke: dict[str, Any], model: str, servers: list[Server]) -> No
         if not isinstance(item, dict) or not isinstance(item.get("name"), str) or "data" not in item:
             raise InvalidRequest("each smoke output needs a name and data")
     config = golden.known_config(model, servers)
-    why = golden.misfit(inputs, config, model) if config is not None else None
+    if config is None:
+        return SMOKE_AT_CANARY
+    why = golden.misfit(inputs, config, model)
     if why:
         raise InvalidRequest(why)
+    return SMOKE_FITS
 
 
 def _diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:

@@ -26,6 +26,9 @@ class Deployment(models.Model):
     config = models.JSONField(default=dict, blank=True)
     smoke = models.JSONField(default=dict, blank=True)
     gates = models.JSONField(default=dict, blank=True)
+    # When the golden inputs were fitted to the model's config: at save ("fits"), or, when
+    # no config could be had then, at the canary's smoke gate ("at_canary"); "" without any.
+    smoke_check = models.CharField(max_length=20, blank=True, default="")
     paused = models.BooleanField(default=False, help_text="Reconcile leaves its servers alone.")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

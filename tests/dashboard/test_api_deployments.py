@@ -126,9 +126,8 @@ def test_it_refuses_golden_inputs_the_model_lacks(operator, triton) -> None:
         and "INPUT0 is INT64, but versioned takes FP32" in response.json()["detail"]
     )
     smoke["inputs"][0]["datatype"] = "FP32"
-    assert (
-        client_for(operator).post("/api/deployments/", _body(smoke=smoke), format="json").status_code == 201
-    )
+    response = client_for(operator).post("/api/deployments/", _body(smoke=smoke), format="json")
+    assert response.status_code == 201 and response.json()["smoke_check"] == "fits"
 
 
 def test_it_asks_triton_for_the_config_when_the_inventory_has_none(operator, triton) -> None:
@@ -158,7 +157,13 @@ def test_it_saves_golden_inputs_unchecked_when_no_server_serves_the_model(operat
     # the canary's smoke gate checks the inputs (tests/fleet/deploy/test_rollout_golden_misfit_at_canary.py).
     requests.post(f"{triton.http_url}/v2/repository/models/longtail/unload", json={}, timeout=30)
     body = _body(model="longtail", smoke=smoke)
-    assert client_for(operator).post("/api/deployments/", body, format="json").status_code == 201
+    response = client_for(operator).post("/api/deployments/", body, format="json")
+    # The answer says so: the inputs' fit is checked at the canary, not now.
+    assert response.status_code == 201 and response.json()["smoke_check"] == "at_canary"
+    without = client_for(operator).patch(
+        f"/api/deployments/{response.json()['id']}/", {"smoke": {}}, format="json"
+    )
+    assert without.status_code == 200 and without.json()["smoke_check"] == "", without.json()
 
 
 def test_it_leaves_models_loaded_when_deleted_unless_asked(operator, triton) -> None:

@@ -24,6 +24,7 @@ def test_it_fails_the_canary_naming_the_input(
     # Paused: the reconciler loads nothing, so no config of the model exists anywhere.
     deployment = deploy(operator, [1], smoke=MISFIT, paused=True, gates={"bake_s": 1})
     assert not ModelConfig.objects.filter(name="versioned").exists()
+    assert deployment["smoke_check"] == "at_canary"  # the 201 said the check was put off
 
     done = rolled(operator, deployment["id"], [2])
 
