@@ -2,7 +2,10 @@
 knows of the model's config and the server. Pure: no queries, no I/O.
 
 In order, the first that applies names the cause:
-- saturated: the model's instances are busy ≥ 0.9 of the time;
+- saturated: the model's instances are busy ≥ 0.9 of the time; or ≥ 0.75 while requests
+  wait in the queue longer than they compute (busy counts compute infer only: the backend's
+  own time per request, outside it, kept a saturated python model on a loaded 2-core
+  machine at 0.81, its queue growing);
 - batcher delay: queue time close to the batcher's max_queue_delay_microseconds while busy
   is low (the batcher waits on purpose);
 - rate limiter: requests pending while busy is low and the config has a rate limiter;
@@ -20,6 +23,7 @@ from typing import Any
 from .saturation import ModelFigures, Shape
 
 SATURATED = 0.9
+NEARLY_SATURATED = 0.75  # saturated too when requests wait longer than they compute
 LOW_BUSY = 0.5
 SERVER_SATURATED = 0.95
 
@@ -75,6 +79,18 @@ def queue_cause(
         text = (
             f"saturated: the model's {instances} {plural} busy {busy:.2f}; add instances or a second server"
         )
+        return Cause("saturated", text, detail)
+    compute_us = figures.get("compute_infer_us_per_request")
+    if (
+        busy is not None
+        and busy >= NEARLY_SATURATED
+        and queue_us is not None
+        and compute_us
+        and queue_us >= compute_us
+    ):
+        waits = f"requests waiting {queue_us / 1000:.1f} ms for {compute_us / 1000:.1f} ms of compute"
+        advice = "add instances or a second server"
+        text = f"saturated: the model's {instances} {plural} busy {busy:.2f}, {waits}; {advice}"
         return Cause("saturated", text, detail)
     low = busy is not None and busy < LOW_BUSY
     delay = config.max_queue_delay_us if config else None

@@ -43,6 +43,26 @@ def test_it_names_a_saturated_model_with_its_busy_ratio() -> None:
     assert (detail["busy"], detail["instances"]) == (0.95, 2)
 
 
+def test_it_names_a_nearly_busy_model_saturated_when_requests_wait_longer_than_they_compute() -> None:
+    # One instance: 0.81 s of compute per second (the backend's own time per request is
+    # outside compute infer), requests waiting 150 ms for 50 ms of compute.
+    one = {"instance_group": [{"kind": "KIND_CPU", "count": 1}]}
+    figures: ModelFigures = {
+        "compute_infer_us_per_s": 0.81e6,
+        "compute_infer_us_per_request": 50_000.0,
+        "queue_us_per_request": 150_000.0,
+    }
+    code, text, _ = cause(figures, one, load())
+    assert (code, text) == (
+        "saturated",
+        "saturated: the model's 1 instance busy 0.81, requests waiting 150.0 ms for 50.0 ms of "
+        "compute; add instances or a second server",
+    )
+    # Waiting less than they compute, or busy below 0.75: not saturated.
+    assert cause({**figures, "queue_us_per_request": 40_000.0}, one, load())[0] == "unknown"
+    assert cause({**figures, "compute_infer_us_per_s": 0.7e6}, one, load())[0] == "unknown"
+
+
 def test_it_blames_the_batcher_when_queue_time_is_its_delay() -> None:
     figures: ModelFigures = {"compute_infer_us_per_s": 2e5, "queue_us_per_request": 4_800.0}
     code, text, detail = cause(figures, BATCHING, load())
