@@ -168,7 +168,7 @@ def measure(
         f"Python client {client_cpu / python_answers * 1000:.3f} ms ({answers} answers)"
     )
     alone, closed, paced = results.values()
-    return {
+    figures = {
         "callers": callers,
         "alone_p99_ms": pct(alone["latencies"], 0.99) * 1000,
         "closed_p50_ms": pct(closed["latencies"], 0.5) * 1000,
@@ -177,17 +177,13 @@ def measure(
         "paced_p50_ms": pct(paced["latencies"], 0.5) * 1000,
         "paced_p99_ms": pct(paced["latencies"], 0.99) * 1000,
         "web_cpu_ms": web_cpu / answers * 1000,
-        **(
-            {
-                "wrk_p50_ms": by_wrk["p50"],
-                "wrk_p99_ms": by_wrk["p99"],
-                "wrk_per_s": by_wrk["answers"] / wrk_seconds,
-            }
-            if by_wrk
-            else {}
-        ),
         "load_average": os.getloadavg()[0],
     }
+    if by_wrk:
+        figures.update(
+            wrk_p50_ms=by_wrk["p50"], wrk_p99_ms=by_wrk["p99"], wrk_per_s=by_wrk["answers"] / wrk_seconds
+        )
+    return figures
 
 
 def run(

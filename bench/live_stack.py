@@ -92,13 +92,12 @@ def web(env: dict[str, str], logs: Path, server: str = "daphne") -> Iterator[tup
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     base = f"http://127.0.0.1:{port}"
-    where = ["127.0.0.1", str(port)]
     if server == "uvicorn":
         if importlib.util.find_spec("uvicorn") is None:
             raise SystemExit("--web uvicorn: uvicorn is not installed (pip install 'uvicorn[standard]')")
-        options = ["--host", *where[:1], "--port", *where[1:], "--no-access-log"]
+        options = ["--host", "127.0.0.1", "--port", str(port), "--no-access-log"]
     else:
-        options = ["-v", "1", "-b", *where[:1], "-p", *where[1:]]
+        options = ["-v", "1", "-b", "127.0.0.1", "-p", str(port)]
     command = [sys.executable, "-m", server, *options, "config.asgi:application"]
     with child(command, env, lambda: _answers(f"{base}/healthz"), logs / "web.log") as pid:
         yield base, pid

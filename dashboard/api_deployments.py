@@ -59,7 +59,7 @@ class DeploymentSerializer(serializers.Serializer):
         "outputs: [{name, data, tolerance}]}.",
     )
     smoke_check = serializers.ChoiceField(
-        choices=["fits", "at_canary", ""],
+        choices=[spec.SMOKE_FITS, spec.SMOKE_AT_CANARY, ""],
         read_only=True,
         help_text="When the golden inputs were fitted to the model's inputs: `fits` when saved; "
         "`at_canary` when no server served the model then (no config to check against): the "

@@ -75,22 +75,14 @@ def queue_cause(
         "gpu_utilization": {k: _r(v) for k, v in server.gpu_utilization.items()},
     }
     plural = "instance" if instances == 1 else "instances"
-    if busy is not None and busy >= SATURATED:
-        text = (
-            f"saturated: the model's {instances} {plural} busy {busy:.2f}; add instances or a second server"
-        )
-        return Cause("saturated", text, detail)
     compute_us = figures.get("compute_infer_us_per_request")
-    if (
-        busy is not None
-        and busy >= NEARLY_SATURATED
-        and queue_us is not None
-        and compute_us
-        and queue_us >= compute_us
-    ):
-        waits = f"requests waiting {queue_us / 1000:.1f} ms for {compute_us / 1000:.1f} ms of compute"
+    waits = ""  # said only below SATURATED, where it is what makes the model saturated
+    if queue_us is not None and compute_us and queue_us >= compute_us:
+        waits = f", requests waiting {queue_us / 1000:.1f} ms for {compute_us / 1000:.1f} ms of compute"
+    if busy is not None and (busy >= SATURATED or (busy >= NEARLY_SATURATED and waits)):
+        why = "" if busy >= SATURATED else waits
         advice = "add instances or a second server"
-        text = f"saturated: the model's {instances} {plural} busy {busy:.2f}, {waits}; {advice}"
+        text = f"saturated: the model's {instances} {plural} busy {busy:.2f}{why}; {advice}"
         return Cause("saturated", text, detail)
     low = busy is not None and busy < LOW_BUSY
     delay = config.max_queue_delay_us if config else None
