@@ -39,7 +39,7 @@ faults: install
 
 # Every issue 8 target as one table (bench/run.py), CI-sized; BENCH_FULL=1 make bench for the
 # full-size figures of docs/benchmarks.md (~30 min). Needs PostgreSQL (DATABASE_URL), Redis,
-# Debian's chromium and prometheus.
+# Debian's chromium and prometheus (and wrk for ensure's long closed loop).
 bench: install
 	BENCH_FULL=$(BENCH_FULL) $(PY) bench/run.py
 

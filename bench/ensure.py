@@ -4,14 +4,14 @@ FleetDeck's time on top of Triton's own unload + load when ensure has to evict a
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/fleetdeck_bench \\
     REDIS_URL=redis://127.0.0.1:6379/0 .venv/bin/python bench/ensure.py [--callers 50] [--rounds 8]
 
-With `--http` [--compare CALLERS], only the READY answer, through real HTTP against a daphne
+With `--http` [--compare CALLERS], only the READY answer, through real HTTP against the Procfile's
 web process, with the fast path in front of Django (and, compared, without it): see
 bench/ensure_http.py. Without it, as follows (with `--only-evict`, step 2 alone).
 
 Starts one tritonserver on tests/data/autopilot_models and one Celery worker (concurrency
 2, no beat), registers the server, an operator and his API token. Requests go through
 Django's test client (the whole DRF stack, token authentication included, in this process,
-no socket), as in bench/control_overhead.py: a web process under daphne opens a database
+no socket), as in bench/control_overhead.py: a web process opens a database
 connection per concurrent request and keeps it, which 50 callers turn into 50+ connections
 of a PostgreSQL others share.
 
@@ -93,7 +93,7 @@ def main() -> None:
     parser.add_argument(
         "--http",
         action="store_true",
-        help="READY only, through real HTTP against a daphne web process (bench/ensure_http.py)",
+        help="READY only, through real HTTP against the Procfile's web process (bench/ensure_http.py)",
     )
     parser.add_argument(
         "--compare",
@@ -101,12 +101,6 @@ def main() -> None:
         default=0,
         metavar="CALLERS",
         help="with --http: the same load with the fast path off, with this many callers",
-    )
-    parser.add_argument(
-        "--web",
-        choices=("daphne", "uvicorn"),
-        default="daphne",
-        help="with --http: the HTTP server (the Procfile's is daphne)",
     )
     parser.add_argument(
         "--wrk",
@@ -163,7 +157,6 @@ def main() -> None:
                 calls=args.calls,
                 period=args.period,
                 compare=args.compare,
-                server=args.web,
                 wrk_seconds=args.wrk,
             )
             return

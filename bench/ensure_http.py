@@ -1,6 +1,6 @@
-"""Ensure of a READY model through real HTTP against one daphne web process (the Procfile's),
+"""Ensure of a READY model through real HTTP against one web process (the Procfile's uvicorn),
 for `bench/ensure.py --http`: the fast path in front of Django (dashboard/fast_ensure.py),
-and with `--compare` the same load on a second daphne with the fast path off
+and with `--compare` the same load on a second one with the fast path off
 (FLEET_ENSURE_AUTH_TTL=0: every answer through Django and DRF).
 
 The callers are coroutines of this process (aiohttp, one keep-alive connection each), so
@@ -132,13 +132,12 @@ def measure(
     url_path: str,
     token: str,
     load: tuple[int, int, float],
-    server: str = "daphne",
     wrk_seconds: float = 0,
 ) -> Result:
     """Prints the figures; returns them (milliseconds) for `make bench`."""
     callers, calls, period = load
     by_wrk = None
-    with web(env, logs, server) as (base, pid):
+    with web(env, logs) as (base, pid):
         cpu_before, client_before = cpu_seconds(pid), time.process_time()
         results = asyncio.run(_load(base + url_path, token, callers, calls, period))
         client_cpu = time.process_time() - client_before
@@ -164,7 +163,7 @@ def measure(
             + f"  ({by_wrk['answers'] / wrk_seconds:.0f} answers/s)"
         )
     print(
-        f"  web process CPU {web_cpu / answers * 1000:.3f} ms per answer ({server}), "
+        f"  web process CPU {web_cpu / answers * 1000:.3f} ms per answer, "
         f"Python client {client_cpu / python_answers * 1000:.3f} ms ({answers} answers)"
     )
     alone, closed, paced = results.values()
@@ -195,7 +194,6 @@ def run(
     calls: int,
     period: float,
     compare: int,
-    server: str = "daphne",
     wrk_seconds: float = 0,
 ) -> None:
     """The fast path's figures; then, with compare > 0, Django's with that many callers.
@@ -204,15 +202,9 @@ def run(
     env = child_env(60.0)
     env["FLEET_ENSURE_AUTH_TTL"] = "5"
     load = (callers, calls, period)
-    figures = {
-        "fast": measure(
-            f"READY over HTTP, fast path ({server})", env, logs, path, token, load, server, wrk_seconds
-        )
-    }
+    figures = {"fast": measure("READY over HTTP, fast path", env, logs, path, token, load, wrk_seconds)}
     if compare:
         env["FLEET_ENSURE_AUTH_TTL"] = "0"
         load = (compare, calls, period)
-        figures["django"] = measure(
-            f"READY over HTTP, through Django ({server})", env, logs, path, token, load, server
-        )
+        figures["django"] = measure("READY over HTTP, through Django", env, logs, path, token, load)
     print(json.dumps(figures))

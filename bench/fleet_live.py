@@ -1,6 +1,6 @@
 """Benchmark harness: FleetDeck's own processes against a simulated fleet (issue 8 targets).
 
-Runs what production runs, the Procfile's web (daphne), worker and beat, against `manage.py
+Runs what production runs, the Procfile's web (uvicorn), worker and beat, against `manage.py
 sim_fleet` on a scratch database (beside DATABASE_URL's) and a private Redis database, for a
 measured window after every server was scraped once. Optionally in PROMETHEUS_URL mode, with
 Debian's /usr/bin/prometheus scraping the simulated servers at the same interval. Measures:
@@ -276,7 +276,7 @@ def run_fleet(config: FleetConfig) -> FleetResult:
     env = {
         **{k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"},
         "FLEET_SCRAPE_INTERVAL": f"{config.interval:g}", "FLEET_VAR_DIR": str(tmp), "PORT": str(web_port),
-        "CELERY_LOG_LEVEL": "WARNING", "LOG_LEVEL": "WARNING", "DAPHNE_VERBOSITY": "0",
+        "CELERY_LOG_LEVEL": "WARNING", "LOG_LEVEL": "WARNING", "WEB_LOG_LEVEL": "warning",
         "PYTHONUNBUFFERED": "1", "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
     }  # fmt: skip
     prometheus: subprocess.Popen[bytes] | None = None

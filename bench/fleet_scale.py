@@ -8,7 +8,7 @@ Starts `manage.py sim_fleet` in its own process (so that the simulator's CPU is 
 to FleetDeck) and registers its servers. Steps, each a function of its own:
 - scrape: scrapes each server through `fleet.services` like the worker does, round after
   round at --interval: "scrape per server: X ms median" and the like;
-- live: the overview's websocket as production runs it: one web process (daphne), the
+- live: the overview's websocket as production runs it: one web process (uvicorn), the
   Celery worker and beat scraping the fleet at --interval, and --viewers overview sockets
   in one asyncio process here (bench/viewers.py), signed in with a session cookie, reading
   and acknowledging as the page does, plus --slow viewers that stop reading. Prints KB/s

@@ -1,4 +1,4 @@
-"""The Procfile's processes for a benchmark: one web process (daphne), the Celery worker and
+"""The Procfile's processes for a benchmark: one web process (uvicorn), the Celery worker and
 beat, on this process's database and a Redis database of the benchmark's own
 (BENCH_REDIS_DB, default 12): its worker must take no task, and its sockets no frame, of
 anything else on the Redis. Import after django.setup().
@@ -6,7 +6,6 @@ anything else on the Redis. Import after django.setup().
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import socket
 import subprocess
@@ -20,6 +19,8 @@ from urllib.parse import urlsplit, urlunsplit
 import requests
 from django.conf import settings
 from django.db import connection
+
+from tests.browser import procfile_web
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_REDIS_DB = int(os.environ.get("BENCH_REDIS_DB", "12"))
@@ -84,21 +85,15 @@ def _answers(url: str) -> bool:
 
 
 @contextmanager
-def web(env: dict[str, str], logs: Path, server: str = "daphne") -> Iterator[tuple[str, int]]:
-    """One web process, as the Procfile runs it (daphne): (base URL, pid). `server="uvicorn"`
-    runs the same application under uvicorn instead (not a dependency: `pip install
-    'uvicorn[standard]'`), to tell the HTTP server's cost from the application's."""
+def web(env: dict[str, str], logs: Path) -> Iterator[tuple[str, int]]:
+    """One web process, the Procfile's command (uvicorn): (base URL, pid)."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     base = f"http://127.0.0.1:{port}"
-    if server == "uvicorn":
-        if importlib.util.find_spec("uvicorn") is None:
-            raise SystemExit("--web uvicorn: uvicorn is not installed (pip install 'uvicorn[standard]')")
-        options = ["--host", "127.0.0.1", "--port", str(port), "--no-access-log"]
-    else:
-        options = ["-v", "1", "-b", "127.0.0.1", "-p", str(port)]
-    command = [sys.executable, "-m", server, *options, "config.asgi:application"]
+    env = {**env, "PORT": str(port), "WEB_HOST": "127.0.0.1"}
+    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
+    command = ["sh", "-c", "exec " + procfile_web()]
     with child(command, env, lambda: _answers(f"{base}/healthz"), logs / "web.log") as pid:
         yield base, pid
 

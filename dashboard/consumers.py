@@ -13,10 +13,12 @@ A page that cannot keep up (a starved tab, a slow link) is closed with CLOSE_BEH
 frame it has not acknowledged is BEHIND_SECONDS old; it reconnects and fills the gap from
 the API, so it shows fresh data instead of an ever older queue. The rule applies to a
 socket once it has acknowledged something (the pages' script always does), so a client
-that knows nothing of acknowledgements is not cut off. Sends never wait on the client
-(daphne buffers them), so one slow socket costs no other socket or the worker anything but
-its own buffer: bounded by this rule for pages, and by daphne's ping timeout (about 50 s)
-for any client that stops reading altogether.
+that knows nothing of acknowledgements is not cut off. The relay never waits on a client:
+the HTTP server's send waits while a client's buffer is full (uvicorn's does), so each
+socket has its own queue and a sender task that runs only while the queue holds something;
+one slow socket costs no other socket anything but its own queue, bounded by this rule for
+pages and by MOST_QUEUED frames for any client (past it, nothing more is queued for it and
+it is closed once it reads again; the server's ping timeout ends one that has gone away).
 
 Access is dashboard.access's row for the route, checked on connect and again whenever the
 user logs out, is deactivated or loses a role (dashboard/signals.py sends `user.recheck` to
@@ -58,6 +60,9 @@ CLOSE_UNKNOWN = 4404
 # The page fell behind: reconnect and fill the gap (static/dashboard/live.js).
 CLOSE_BEHIND = 4408
 BEHIND_SECONDS = 10.0
+# Frames queued for one socket and not yet taken by the server (which holds ~64 KiB more):
+# 25 s of a server page at 10 frames/s. The texts are shared with the other sockets.
+MOST_QUEUED = 256
 _ENCODED = "__fleetdeck_json"
 ACCEPTED = 'the messages accepted are {"type": "ping"} and {"type": "ack", "received": <frames read>}'
 # The longest a socket goes without re-checking its session and renewing its groups.
@@ -84,10 +89,13 @@ class RelayConsumer(AsyncJsonWebsocketConsumer):
     behind = False
     opened = False  # accepted: frames may be sent
     early: list[dict[str, Any]]  # frames handed over by the group's listener before that
+    outbox: deque[str | int]  # texts, then perhaps a close code, for `sender` to send in order
+    sender: asyncio.Task[None] | None = None  # running while `outbox` holds something
 
     async def connect(self) -> None:
         self.joined = []
         self.unacked = deque(maxlen=4096)
+        self.outbox = deque()
         code = await self.refusal(self.scope.get("user"))
         if code is not None:
             await self.close(code=code)
@@ -134,6 +142,8 @@ class RelayConsumer(AsyncJsonWebsocketConsumer):
     async def disconnect(self, code: int) -> None:
         if self.renewal is not None:
             self.renewal.cancel()
+        if self.sender is not None:
+            self.sender.cancel()
         if self.group is not None:
             websocket_clients.dec()
             await fanout_for(self.channel_layer).leave(self.group, self)
@@ -217,26 +227,48 @@ class RelayConsumer(AsyncJsonWebsocketConsumer):
         return True
 
     async def relay(self, event: dict[str, Any]) -> None:
-        """Send a frame on, unless the page is BEHIND_SECONDS behind: then close instead."""
+        """Queue a frame for this socket, unless the page is BEHIND_SECONDS behind or
+        MOST_QUEUED frames wait already: then queue a close instead. Never waits."""
         if self.behind:
             return
         if not self.opened:
             self.early.append(event)
             return
         now = time.monotonic()
-        if self.acknowledging and self.unacked and now - self.unacked[0] > self.behind_seconds:
+        late = self.acknowledging and self.unacked and now - self.unacked[0] > self.behind_seconds
+        if late or len(self.outbox) >= MOST_QUEUED:
             self.behind = True
             log.info("websocket %s closed: %d frames unread", self.scope["path"], len(self.unacked))
-            await self.close(code=CLOSE_BEHIND)
+            self.outbox.clear()  # a page reconnects and reads the gap from the API
+            self._post(CLOSE_BEHIND)
             return
         # Every socket of this process gets the same event object from the channel layer:
         # encoded once, kept on it.
         text = event.get(_ENCODED)
         if text is None:
             text = event[_ENCODED] = await self.encode_json(event)
-        await self.send(text_data=text)
+        self._post(text)
         self.relayed += 1
         self.unacked.append(now)
+
+    def _post(self, item: str | int) -> None:
+        self.outbox.append(item)
+        if self.sender is None:
+            self.sender = asyncio.create_task(self._send_queued())
+
+    async def _send_queued(self) -> None:
+        try:
+            while self.outbox:
+                item = self.outbox.popleft()
+                if isinstance(item, int):
+                    await self.close(code=item)
+                else:
+                    await self.send(text_data=item)
+        except Exception:  # the client is gone: the server's disconnect ends the consumer
+            log.debug("websocket %s: send failed", self.scope["path"], exc_info=True)
+            self.outbox.clear()
+        finally:
+            self.sender = None
 
 
 class FleetConsumer(RelayConsumer):

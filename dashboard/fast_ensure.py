@@ -2,9 +2,9 @@
 
 `POST /api/servers/{id}/models/{name}/ensure/` sits on the request path of every client that
 calls it before its inferences; through Django and DRF a READY answer costs five queries and
-~3 ms of CPU in process, ~9 ms in daphne. This handler answers it with one query and no
-Django request (~1 ms of the web process's CPU, most of it daphne's), but only when it can
-be sure that Django would give the same answer:
+~3 ms of CPU. This handler answers it with one query shared by the callers of the moment and
+no Django request (~0.1 ms of the web process's CPU under uvicorn, docs/benchmarks.md), but
+only when it can be sure that Django would give the same answer:
 
 - the caller presents `Authorization: Bearer <token>` and the token is in
   dashboard.token_cache: it passed the view's checks (knox, the access table's row, the

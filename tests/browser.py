@@ -1,6 +1,6 @@
-"""pytest plugin for browser tests: daphne on the test database, Debian's Chromium, login.
+"""pytest plugin for browser tests: the web process on the test database, Debian's Chromium, login.
 
-- `asgi_server`: `daphne config.asgi:application` as a child process on a free port, on
+- `asgi_server`: the Procfile's web command (uvicorn) as a child process on a free port, on
   this test's database (tests must commit: `transaction=True`), with
   FLEET_SCRAPE_INTERVAL=1 so that pages carry the interval the scraper uses.
 - `chromium`: a headless Chromium (from apt, not Playwright's download) for one test.
@@ -23,6 +23,7 @@ from typing import Any
 
 import pytest
 import requests
+from honcho.environ import parse_procfile
 
 from tests.celery_process import ROOT, database_url, stop_group
 
@@ -38,6 +39,23 @@ CHROMIUM_ARGS = [
 SCRAPE_INTERVAL = 1.0
 SCREENSHOTS = ROOT / "var" / "screenshots"
 VIEWPORT = {"width": 1280, "height": 900}
+
+
+def procfile_web() -> str:
+    """The Procfile's web command, which `make demo` and production run."""
+    return str(parse_procfile((ROOT / "Procfile").read_text()).processes["web"])
+
+
+def web_process(port: int, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """The Procfile's web command on 127.0.0.1:`port` with `env`, a process group of its own
+    (the shell execs the server: the pid is the server's)."""
+    env = {**env, "PORT": str(port), "WEB_HOST": "127.0.0.1"}
+    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
+    with log.open("wb") as out:
+        return subprocess.Popen(
+            ["sh", "-c", "exec " + procfile_web()],
+            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
 
 
 def _free_port() -> int:
@@ -60,20 +78,16 @@ class AsgiServer:
 
 
 def start_asgi_server(
-    tmp_path: Path, name: str = "daphne", port: int | None = None, env: dict[str, str] | None = None
+    tmp_path: Path, name: str = "web", port: int | None = None, env: dict[str, str] | None = None
 ) -> AsgiServer:
-    """daphne on `port` (default: a free one) against this test's database (or what `env`
+    """The web process on `port` (default: a free one) against this test's database (or what `env`
     names instead); returns once /healthz answers."""
     port = port or _free_port()
     log = tmp_path / f"{name}.log"
     child_env = {k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"}  # see chromium
     child_env.update(DATABASE_URL=database_url(), FLEET_SCRAPE_INTERVAL=str(SCRAPE_INTERVAL))
     child_env.update(env or {})
-    with log.open("wb") as out:
-        popen = subprocess.Popen(
-            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"],
-            cwd=ROOT, env=child_env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
+    popen = web_process(port, child_env, log)
     server = AsgiServer(f"http://127.0.0.1:{port}", popen, log)
     deadline = time.monotonic() + 60
     while True:
@@ -84,7 +98,7 @@ def start_asgi_server(
             pass
         if popen.poll() is not None or time.monotonic() > deadline:
             stop_asgi_server(server)
-            raise AssertionError(f"daphne did not start; log:\n{log.read_text()[-4000:]}")
+            raise AssertionError(f"the web process did not start; log:\n{log.read_text()[-4000:]}")
         time.sleep(0.1)
 
 
@@ -109,7 +123,7 @@ def asgi_server_factory(
     started: list[AsgiServer] = []
 
     def make() -> AsgiServer:
-        started.append(start_asgi_server(tmp_path, f"daphne-{len(started) + 1}"))
+        started.append(start_asgi_server(tmp_path, f"web-{len(started) + 1}"))
         return started[-1]
 
     try:

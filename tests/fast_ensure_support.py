@@ -22,7 +22,7 @@ from config.asgi import application
 from dashboard import token_cache
 from dashboard.fast_ensure import run_on_executor
 
-FAST = application  # as daphne runs it: the fast path in front of Django's HTTP app
+FAST = application  # as the web process runs it: the fast path in front of Django's HTTP app
 FAST_THREAD = "fast-ensure"
 
 
@@ -44,7 +44,7 @@ class Answer:
 def post(
     app: Any, path: str, token: str | None, body: bytes = b"", headers: dict[str, str] | None = None
 ) -> Answer:
-    """One POST through `app` (FAST, or django_asgi_app alone), as daphne would hand it on."""
+    """One POST through `app` (FAST, or django_asgi_app alone), as the HTTP server would hand it on."""
     return async_to_sync(apost)(app, path, token, body, headers)
 
 

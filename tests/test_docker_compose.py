@@ -1,11 +1,15 @@
 """docker-compose.yml parses and names every service of a real deployment."""
 
+import json
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
+from honcho.environ import parse_procfile
+
+from tests.test_procfile import expanded
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVICES = {"triton", "postgres", "redis", "prometheus", "migrate", "web", "worker", "notify", "beat"}
@@ -34,6 +38,14 @@ def test_it_gives_webhook_deliveries_a_worker_of_their_own(compose: dict) -> Non
     worker, notify = compose["services"]["worker"]["command"], compose["services"]["notify"]["command"]
     assert "--exclude-queues=celery-notify" in worker
     assert {"--queues=celery-notify", "--pool=threads"} <= set(notify)
+
+
+def test_it_runs_the_procfiles_web_command(compose: dict) -> None:
+    procfile = parse_procfile((ROOT / "Procfile").read_text()).processes["web"]
+    expected = expanded(procfile, {"PATH": "/usr/bin:/bin", "PORT": "8000"})
+    assert compose["services"]["web"]["command"] == expected
+    image_default = (ROOT / "config" / "Dockerfile").read_text().split("\nCMD ", 1)[1].splitlines()[0]
+    assert json.loads(image_default) == expected
 
 
 def test_it_pins_triton_with_a_gpu_and_explicit_model_control(compose: dict) -> None:

@@ -1,7 +1,7 @@
 """A model page gains throughput points live, and how long a sample takes to reach the DOM.
 
 Real parts throughout: Celery worker and beat scrape the session's Triton every second,
-frames go through Redis to daphne, the page appends them with Plotly.extendTraces.
+frames go through Redis to the web process, the page appends them with Plotly.extendTraces.
 Latency (frame `at` -> the chart element marked with it) is measured, never asserted; it
 is written to var/benchmarks/live_latency.json (see bench/live_latency.py).
 """

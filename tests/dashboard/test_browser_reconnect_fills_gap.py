@@ -31,7 +31,7 @@ def test_it_reconnects_and_fills_the_gap_from_the_api(
     last_at = last_scrape.timestamp()
 
     port = int(asgi_server.url.rsplit(":", 1)[1])
-    restarted = start_asgi_server(tmp_path, "daphne-again", port=port)
+    restarted = start_asgi_server(tmp_path, "web-again", port=port)
     try:
         page.wait_for_function("!document.body.classList.contains('offline')", timeout=30000)
         # No scrape since the restart: the new points can only come from the gap fill.

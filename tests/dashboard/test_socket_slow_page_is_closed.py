@@ -1,7 +1,7 @@
 """A page that stops reading is closed with CLOSE_BEHIND (its script reconnects and fills the
 gap from the API) once a frame it has not acknowledged is `behind_seconds` old; a page beside
 it that keeps reading gets every frame, in order, and stays open. A client that never
-acknowledges anything is not judged by the rule (daphne's ping timeout is its bound)."""
+acknowledges anything is not judged by the rule (MOST_QUEUED and the server's ping timeout are its bounds)."""
 
 import asyncio
 

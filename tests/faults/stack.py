@@ -1,6 +1,7 @@
 """FleetDeck as it runs in production, against private Redis and PostgreSQL: a Celery worker
-with beat and daphne as child processes, driven from outside through the API (a signed-in
-session, as a browser holds) and a websocket client that reconnects when its socket drops.
+with beat and the web process (the Procfile's) as child processes, driven from outside
+through the API (a signed-in session, as a browser holds) and a websocket client that
+reconnects when its socket drops.
 
 The test process's own Django stays on the test database: everything here goes through
 the processes under test, so that what is checked is what a user would see.
@@ -79,7 +80,7 @@ def prepare_database(env: dict[str, str]) -> None:
 
 
 class Api:
-    """A signed-in session against daphne: JSON in and out, CSRF token sent on writes."""
+    """A signed-in session against the web process: JSON in and out, CSRF token sent on writes."""
 
     def __init__(self, base: str) -> None:
         self.base = base
@@ -217,7 +218,7 @@ class Stack:
         for name, popen, log in (
             ("control worker", self.control.popen, self.control.log),
             ("scrape worker", self.scraper.popen, self.scraper.log),
-            ("daphne", self.web.popen, self.web.log),
+            ("web", self.web.popen, self.web.log),
         ):
             if popen.poll() is not None:
                 why = [line for line in log.read_text(errors="replace").splitlines() if "CRITICAL" in line]
@@ -235,7 +236,7 @@ class Stack:
 @contextlib.contextmanager
 def running_stack(tmp_path: Path, env: dict[str, str]) -> Iterator[Stack]:
     """Two workers, as the README suggests for a fleet (control actions and scrapes on their
-    own queues, so long loads never hold up scrapes), beat, and daphne, on `env`'s database
+    own queues, so long loads never hold up scrapes), beat, and the web process, on `env`'s database
     and Redis; the admin signed in."""
     from django.conf import settings
 
@@ -247,7 +248,7 @@ def running_stack(tmp_path: Path, env: dict[str, str]) -> Iterator[Stack]:
         started.append(control.popen)
         scraper = start_worker(tmp_path, "scraper", beat=False, env=env, queues=[settings.FLEET_SCRAPE_QUEUE])
         started.append(scraper.popen)
-        web = start_asgi_server(tmp_path, "daphne", env=env)
+        web = start_asgi_server(tmp_path, "web", env=env)
         started.append(web.popen)
         api = Api(web.url)
         api.login(*ADMIN)

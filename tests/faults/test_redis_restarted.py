@@ -2,7 +2,7 @@
 scraping resumes, the websocket client gets frames again (reconnecting if its socket
 dropped), and a control action whose queue message the restart lost is run or failed
 within a few reconcile intervals, not after FLEET_ACTION_QUEUE_TIMEOUT (900 s). Nothing of
-FleetDeck is restarted: the same worker, beat and daphne serve throughout."""
+FleetDeck is restarted: the same worker, beat and web process serve throughout."""
 
 from __future__ import annotations
 

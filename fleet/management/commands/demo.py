@@ -88,13 +88,13 @@ class Command(BaseCommand):
         user.save()
         port = _free_port(options["port"])
         started = timezone.now()
-        level, daphne_verbosity = ("INFO", "1") if options["verbose"] else ("WARNING", "0")
+        level = "INFO" if options["verbose"] else "WARNING"
 
         with redis_url() as url:
             env = {**os.environ, "REDIS_URL": url, "PORT": str(port), "PYTHONUNBUFFERED": "1"}
-            # Celery's two lines per task, daphne's line per request and FleetDeck's own INFO
+            # Celery's two lines per task, the web server's line per request and FleetDeck's own INFO
             # lines only when asked for: otherwise the URL and login scroll away in seconds.
-            env.update(CELERY_LOG_LEVEL=level, LOG_LEVEL=level, DAPHNE_VERBOSITY=daphne_verbosity)
+            env.update(CELERY_LOG_LEVEL=level, LOG_LEVEL=level, WEB_LOG_LEVEL=level.lower())
             bin_dir = str(Path(sys.executable).parent)
             env["PATH"] = bin_dir + os.pathsep + env.get("PATH", "")
             procfile = parse_procfile((Path(settings.BASE_DIR) / "Procfile").read_text())
