@@ -20,7 +20,7 @@ import requests
 from django.conf import settings
 from django.db import connection
 
-from tests.browser import procfile_web
+from tests.browser import web_launch
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_REDIS_DB = int(os.environ.get("BENCH_REDIS_DB", "12"))
@@ -91,9 +91,7 @@ def web(env: dict[str, str], logs: Path) -> Iterator[tuple[str, int]]:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     base = f"http://127.0.0.1:{port}"
-    env = {**env, "PORT": str(port), "WEB_HOST": "127.0.0.1"}
-    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
-    command = ["sh", "-c", "exec " + procfile_web()]
+    command, env = web_launch(port, env)
     with child(command, env, lambda: _answers(f"{base}/healthz"), logs / "web.log") as pid:
         yield base, pid
 

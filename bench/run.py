@@ -288,7 +288,7 @@ def step_ensure(sizes: Sizes, figures: dict[str, Any]) -> list[Row]:
                 None,
             )
         )
-    return rows  # fmt: skip
+    return rows
 
 
 def table(rows: list[Row]) -> str:

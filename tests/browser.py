@@ -46,16 +46,21 @@ def procfile_web() -> str:
     return str(parse_procfile((ROOT / "Procfile").read_text()).processes["web"])
 
 
-def web_process(port: int, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    """The Procfile's web command on 127.0.0.1:`port` with `env`, a process group of its own
-    (the shell execs the server: the pid is the server's)."""
+def web_launch(port: int, env: dict[str, str]) -> tuple[list[str], dict[str, str]]:
+    """The Procfile's web command on 127.0.0.1:`port`, and `env` for it (the shell execs the
+    server: the child's pid is the server's)."""
     env = {**env, "PORT": str(port), "WEB_HOST": "127.0.0.1"}
     env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
+    return ["sh", "-c", "exec " + procfile_web()], env
+
+
+def web_process(port: int, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """web_launch's command as a process group of its own, logging to `log`."""
+    command, env = web_launch(port, env)
     with log.open("wb") as out:
         return subprocess.Popen(
-            ["sh", "-c", "exec " + procfile_web()],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
+            command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
 
 
 def _free_port() -> int:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from honcho.environ import parse_procfile
 
+from tests.browser import procfile_web
 from tests.test_procfile import expanded
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,8 +41,7 @@ def test_it_gives_webhook_deliveries_a_worker_of_their_own(compose: dict) -> Non
 
 
 def test_it_runs_the_procfiles_web_command(compose: dict) -> None:
-    procfile = parse_procfile((ROOT / "Procfile").read_text()).processes["web"]
-    expected = expanded(procfile, {"PATH": "/usr/bin:/bin", "PORT": "8000"})
+    expected = expanded(procfile_web(), {"PATH": "/usr/bin:/bin", "PORT": "8000"})
     assert compose["services"]["web"]["command"] == expected
     image_default = (ROOT / "config" / "Dockerfile").read_text().split("\nCMD ", 1)[1].splitlines()[0]
     assert json.loads(image_default) == expected
